@@ -1,0 +1,5 @@
+"""`python -m mllint_deploy` runs the command-line interface."""
+
+from mllint_deploy.cli import main
+
+main()

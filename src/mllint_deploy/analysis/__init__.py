@@ -1,0 +1,1 @@
+"""Analyses shared by many rules: qualified names, the dataflow model, seeds, taint."""

@@ -1,0 +1,161 @@
+"""The `mllint-deploy` command. Exit status: 0 nothing found, 1 findings, 2 usage/config/internal error."""
+
+from __future__ import annotations
+
+import os
+import sys
+import tempfile
+
+import click
+
+from mllint_deploy import __version__, registry
+from mllint_deploy.catalogue import CatalogueError, load_catalogue
+from mllint_deploy.config import ConfigError, load_settings
+from mllint_deploy.reporters import FORMATS
+from mllint_deploy.selection import SelectorError, check_selectors
+
+
+class UsageError(Exception):
+    """Bad usage: one line on stderr, exit 2."""
+
+
+def _codes(values) -> list[str]:
+    out = []
+    for v in values or ():
+        out.extend(c for c in v.replace(" ", ",").split(",") if c)
+    return out
+
+
+def _write_atomic(path: str, text: str) -> None:
+    directory = os.path.dirname(os.path.abspath(path)) or "."
+    fd, tmp = tempfile.mkstemp(prefix=".mllint-deploy-", dir=directory)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
+            fh.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise
+
+
+def _list_rules() -> str:
+    implemented = registry.implemented_codes()
+    catalogue = load_catalogue()
+    rows = []
+    for code in sorted(set(catalogue) | implemented):
+        doc = catalogue.get(code)
+        status = "yes" if code in implemented else "planned"
+        name = doc.name if doc else "(plugin)"
+        severity = doc.severity if doc else ""
+        summary = doc.summary.strip() if doc else ""
+        rows.append(f"{code}  {name:<28} {severity:<8} {status:<8} {summary}")
+    header = f"{'code':<7} {'name':<28} {'severity':<8} {'checked':<8} summary"
+    return "\n".join([header, *rows]) + "\n"
+
+
+@click.command(context_settings={"help_option_names": ["-h", "--help"]})
+@click.argument("paths", nargs=-1, type=click.Path())
+@click.option("--select", multiple=True, help="Codes or prefixes to enable (MLD1, MLD201, ALL); comma-separated.")
+@click.option("--extend-select", multiple=True, help="Codes or prefixes to enable on top of the selection.")
+@click.option("--ignore", multiple=True, help="Codes or prefixes to disable.")
+@click.option("--format", "fmt", type=click.Choice(sorted(FORMATS)), default="text", show_default=True)
+@click.option("--output", "-o", type=click.Path(dir_okay=False), help="Write the report to FILE (atomically).")
+@click.option("--exit-zero", is_flag=True, help="Exit 0 even when there are findings.")
+@click.option("--statistics", is_flag=True, help="Count findings per code.")
+@click.option("--quiet", "-q", is_flag=True, help="No summary line.")
+@click.option("--config", "config_file", type=click.Path(dir_okay=False), help="Read settings from this TOML file.")
+@click.option("--force-exclude", is_flag=True, help="Apply excludes to files named on the command line too.")
+@click.option("--no-cache", is_flag=True, help="Do not read or write the cache.")
+@click.option("--jobs", "-j", type=click.IntRange(min=1), default=None, help="Worker processes.")
+@click.option("--stdin-filename", help="The path to report for source read from stdin ('-').")
+@click.option("--strict-internal", is_flag=True, help="Exit 2 if a check fails internally on some file.")
+@click.option("--explain", "explain", metavar="CODE", help="Print a rule's documentation and exit.")
+@click.option("--list-rules", is_flag=True, help="List every rule and whether it is checked.")
+@click.version_option(__version__, "--version", prog_name="mllint-deploy")
+def _command(paths, select, extend_select, ignore, fmt, output, exit_zero, statistics, quiet, config_file,
+             force_exclude, no_cache, jobs, stdin_filename, strict_internal, explain, list_rules):
+    """Lint machine-learning training and serving code for leakage, unreproducible randomness,
+    train/serve skew and unsafe serving. PATHS default to the current directory; '-' reads stdin."""
+    from mllint_deploy.runner import known_codes, run
+
+    catalogue = load_catalogue()
+    if explain:
+        code = explain.strip().upper()
+        doc = catalogue.get(code) or next((d for d in catalogue.values() if d.name == explain.strip()), None)
+        if doc is None:
+            raise UsageError(f"unknown rule {explain!r} (see --list-rules)")
+        click.echo(doc.explain(), nl=False)
+        return 0
+    if list_rules:
+        click.echo(_list_rules(), nl=False)
+        return 0
+    paths = list(paths) or ["."]
+    if "-" in paths and len(paths) > 1:
+        raise UsageError("'-' (stdin) cannot be combined with other paths")
+    for p in paths:
+        if p != "-" and not os.path.lexists(p):
+            raise UsageError(f"path does not exist: {p}")
+    known = known_codes()
+    cli = {
+        "select": check_selectors(_codes(select), known, "--select"),
+        "extend_select": check_selectors(_codes(extend_select), known, "--extend-select"),
+        "ignore": check_selectors(_codes(ignore), known, "--ignore"),
+        "force_exclude": force_exclude,
+    }
+    settings = load_settings(paths, config_file, cli)
+    where = str(settings.config_path) if settings.config_path else "config"
+    for name in ("select", "extend_select", "ignore"):
+        check_selectors(getattr(settings, name), known, f"{where}: {name.replace('_', '-')}")
+    for glob, codes in settings.per_file_ignores:
+        check_selectors(codes, known, f"{where}: per-file-ignores.{glob}")
+    result = run(paths, settings, stdin_filename)
+    registry.warn_plugin_errors()
+    for err in result.internal_errors:
+        click.echo(f"mllint-deploy: internal error: {err}", err=True)
+    report = FORMATS[fmt](result.findings, catalogue, quiet=quiet or bool(output and fmt == "text" and False),
+                          statistics=statistics, files=result.files, rule_codes=sorted(result.enabled))
+    if output:
+        _write_atomic(output, report)
+        if not quiet and fmt != "text":
+            click.echo(f"Wrote {len(result.findings)} finding(s) to {output}.", err=True)
+    else:
+        click.echo(report, nl=False)
+    if strict_internal and result.internal_errors:
+        return 2
+    if result.findings and not exit_zero:
+        return 1
+    return 0
+
+
+def main(argv=None) -> None:
+    sys.exit(run_cli(argv))
+
+
+def run_cli(argv=None) -> int:
+    """Run the command and return its exit status (never raises for usage or config errors)."""
+    try:
+        rc = _command.main(args=argv, prog_name="mllint-deploy", standalone_mode=False)
+    except click.exceptions.NoArgsIsHelpError as exc:  # pragma: no cover
+        click.echo(exc.format_message(), err=True)
+        rc = 2
+    except click.ClickException as exc:
+        click.echo(f"mllint-deploy: error: {exc.format_message()}", err=True)
+        rc = 2
+    except click.exceptions.Abort:
+        click.echo("mllint-deploy: interrupted", err=True)
+        rc = 130
+    except KeyboardInterrupt:
+        click.echo("mllint-deploy: interrupted", err=True)
+        rc = 130
+    except (UsageError, ConfigError, SelectorError, CatalogueError) as exc:
+        click.echo(f"mllint-deploy: error: {exc}", err=True)
+        rc = 2
+    except BrokenPipeError:
+        rc = 0
+    except Exception as exc:  # never a traceback: one line, exit 2
+        click.echo(f"mllint-deploy: internal error: {type(exc).__name__}: {exc}", err=True)
+        rc = 2
+    return rc if isinstance(rc, int) else 0

@@ -1,0 +1,134 @@
+"""Settings: `[tool.mllint-deploy]` from the nearest pyproject.toml (or `--config`) merged with CLI flags.
+
+Unknown keys and values of the wrong type are errors naming the key; the CLI turns them into one
+line on stderr and exit status 2.
+"""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover
+    import tomli as tomllib
+
+DEFAULT_EXCLUDE = (
+    ".git", ".hg", ".svn", ".bzr", ".venv", "venv", ".env", "env", ".tox", ".nox", ".eggs",
+    "*.egg-info", "build", "dist", "__pycache__", ".mypy_cache", ".pytest_cache", ".ruff_cache",
+    ".mllint_deploy_cache", "site-packages", "node_modules", ".ipynb_checkpoints", "__pypackages__",
+)
+
+
+class ConfigError(Exception):
+    """Bad configuration: the message names the file and key."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    select: tuple[str, ...] = ("ALL",)
+    extend_select: tuple[str, ...] = ()
+    ignore: tuple[str, ...] = ()
+    per_file_ignores: tuple[tuple[str, tuple[str, ...]], ...] = ()
+    exclude: tuple[str, ...] = DEFAULT_EXCLUDE
+    extend_exclude: tuple[str, ...] = ()
+    force_exclude: bool = False
+    project_root: Path = field(default_factory=Path.cwd)
+    config_path: Path | None = None
+
+
+# key in the file -> (field name, expected kind)
+_KEYS = {
+    "select": ("select", "codes"),
+    "extend-select": ("extend_select", "codes"),
+    "ignore": ("ignore", "codes"),
+    "per-file-ignores": ("per_file_ignores", "globmap"),
+    "exclude": ("exclude", "strings"),
+    "extend-exclude": ("extend_exclude", "strings"),
+}
+
+
+def find_pyproject(start: Path) -> Path | None:
+    """The nearest pyproject.toml at or above `start` that has a [tool.mllint-deploy] table."""
+    start = start.resolve()
+    if not start.is_dir():
+        start = start.parent
+    for directory in (start, *start.parents):
+        candidate = directory / "pyproject.toml"
+        if candidate.is_file():
+            try:
+                data = _read_toml(candidate)
+            except ConfigError:
+                raise
+            if "mllint-deploy" in data.get("tool", {}):
+                return candidate
+    return None
+
+
+def _read_toml(path: Path) -> dict[str, Any]:
+    try:
+        with open(path, "rb") as fh:
+            return tomllib.load(fh)
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read: {exc.strerror or exc}") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: invalid TOML: {exc}") from None
+
+
+def _table(path: Path) -> dict[str, Any]:
+    data = _read_toml(path)
+    table = data.get("tool", {}).get("mllint-deploy")
+    if table is None:
+        table = {k: v for k, v in data.items() if k != "tool"} if path.name != "pyproject.toml" else {}
+    if not isinstance(table, dict):
+        raise ConfigError(f"{path}: [tool.mllint-deploy] must be a table")
+    return table
+
+
+def _strings(value: Any, key: str, path: Path) -> tuple[str, ...]:
+    if isinstance(value, str):
+        value = [value]
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise ConfigError(f"{path}: '{key}' must be a list of strings")
+    return tuple(value)
+
+
+def _parse_table(table: dict[str, Any], path: Path) -> dict[str, Any]:
+    values: dict[str, Any] = {}
+    for key, value in table.items():
+        if key not in _KEYS:
+            raise ConfigError(f"{path}: unknown key '{key}' in [tool.mllint-deploy]")
+        name, kind = _KEYS[key]
+        if kind in ("codes", "strings"):
+            values[name] = _strings(value, key, path)
+        elif kind == "globmap":
+            if not isinstance(value, dict):
+                raise ConfigError(f"{path}: '{key}' must be a table of glob = [codes]")
+            values[name] = tuple((glob, _strings(codes, f"{key}.{glob}", path)) for glob, codes in value.items())
+    return values
+
+
+def load_settings(paths: list[str], config: str | None, cli: dict[str, Any]) -> Settings:
+    """Read the config file (explicit, else the nearest pyproject.toml) and apply CLI overrides."""
+    if config:
+        config_path: Path | None = Path(config)
+        if not config_path.is_file():
+            raise ConfigError(f"config file not found: {config}")
+    else:
+        first = Path(paths[0]) if paths and paths[0] != "-" else Path.cwd()
+        config_path = find_pyproject(first if first.exists() else Path.cwd())
+    values: dict[str, Any] = {}
+    root = Path.cwd()
+    if config_path is not None:
+        values = _parse_table(_table(config_path), config_path)
+        root = config_path.resolve().parent
+    for name in ("select", "ignore"):
+        if cli.get(name):
+            values[name] = tuple(cli[name]) if name == "select" else values.get(name, ()) + tuple(cli[name])
+    if cli.get("extend_select"):
+        values["extend_select"] = values.get("extend_select", ()) + tuple(cli["extend_select"])
+    values["force_exclude"] = bool(cli.get("force_exclude"))
+    return Settings(project_root=root, config_path=config_path, **values)

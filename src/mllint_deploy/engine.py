@@ -1,0 +1,207 @@
+"""The per-file phase: source text -> parse -> file checks -> findings and facts.
+
+Positions are computed lazily, only for files where a check asks for a line, so a clean file costs
+a parse and one indexing walk. Everything returned is plain data (picklable), never CST nodes.
+"""
+
+from __future__ import annotations
+
+import ast
+import os
+import re
+import sys
+from dataclasses import dataclass, field
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+
+import libcst as cst
+from libcst.metadata import MetadataWrapper, PositionProvider
+
+from mllint_deploy.analysis.names import ModuleIndex, index_module
+from dataclasses import replace
+
+from mllint_deploy.findings import Finding, context_fingerprint
+from mllint_deploy.noqa import Suppressions, parse_suppressions
+from mllint_deploy.source import UnreadableSource, decode, read_bytes
+
+SYNTAX_ERROR = "MLD001"
+
+
+@dataclass
+class FileResult:
+    """What the per-file phase learned about one file."""
+
+    path: str
+    findings: list[Finding] = field(default_factory=list)
+    facts: dict[str, Any] = field(default_factory=dict)
+    internal_errors: list[str] = field(default_factory=list)
+    suppressions: Suppressions = field(default_factory=Suppressions)
+
+
+def module_name_for(path: Path) -> str:
+    """Dotted module name from the file's package chain (`pkg/sub/mod.py` -> `pkg.sub.mod`)."""
+    parts = [path.stem] if path.stem != "__init__" else []
+    directory = path.parent
+    while (directory / "__init__.py").is_file() and directory.parent != directory:
+        parts.insert(0, directory.name)
+        directory = directory.parent
+    return ".".join(parts)
+
+
+class FileContext:
+    """What a file check sees: the module, its name index, and `report`."""
+
+    def __init__(self, path: str, text: str, module: cst.Module, module_name: str, enabled: frozenset[str]):
+        self.path = path
+        self.text = text
+        self.module = module
+        self.module_name = module_name
+        self.enabled = enabled
+        self.facts: dict[str, Any] = {}
+        self._raw: list[tuple[str, cst.CSTNode, str]] = []
+        self._cache: dict[str, Any] = {}
+
+    @cached_property
+    def index(self) -> ModuleIndex:
+        return index_module(self.module, self.module_name)
+
+    @cached_property
+    def _positions(self):
+        wrapper = MetadataWrapper(self.module, unsafe_skip_copy=True)
+        return wrapper.resolve(PositionProvider)
+
+    def position(self, node: cst.CSTNode):
+        return self._positions[node]
+
+    def line_of(self, node: cst.CSTNode) -> int:
+        return self._positions[node].start.line
+
+    def shared(self, key: str, build):
+        """A per-file analysis computed once and shared by every check that asks for it."""
+        if key not in self._cache:
+            self._cache[key] = build(self)
+        return self._cache[key]
+
+    def wants(self, *codes: str) -> bool:
+        return any(c in self.enabled for c in codes)
+
+    def report(self, code: str, node: cst.CSTNode, message: str) -> None:
+        if code in self.enabled:
+            self._raw.append((code, node, message))
+
+    def findings(self) -> list[Finding]:
+        out = []
+        for code, node, message in self._raw:
+            rng = self._positions[node]
+            out.append(
+                Finding(
+                    path=self.path,
+                    line=rng.start.line,
+                    column=rng.start.column + 1,
+                    code=code,
+                    message=message,
+                    end_line=rng.end.line,
+                    end_column=rng.end.column + 1,
+                )
+            )
+        return out
+
+
+def _syntax_finding(path: str, message: str, line: int = 1, column: int = 1) -> Finding:
+    return Finding(path=path, line=max(line, 1), column=max(column, 1), code=SYNTAX_ERROR, message=message,
+                   end_line=max(line, 1), end_column=max(column, 1))
+
+
+_NATIVE_POSITION = re.compile(r"error at (\d+):(\d+): ?(.*)")
+
+
+def _syntax_error_finding(path: str, text: str, exc: cst.ParserSyntaxError) -> Finding:
+    """MLD001 at the parser's error position, with a short reason."""
+    line, column = exc.raw_line, exc.raw_column + 1
+    reason = (exc.message or "invalid syntax").strip().splitlines()[0]
+    m = _NATIVE_POSITION.search(exc.message or "")
+    if m:
+        line, column, reason = int(m.group(1)), int(m.group(2)) + 1, m.group(3)
+    if reason.startswith("expected one of"):
+        reason = "invalid syntax"
+    python = _python_syntax_error(text)
+    if python is not None:
+        line, column, reason = python
+    return _syntax_finding(path, f"cannot parse file: {reason[:160]}", line, column)
+
+
+def _python_syntax_error(text: str):
+    """Python's own position and wording for the error (parse only: `ast.parse` never runs code)."""
+    try:
+        ast.parse(text)
+    except SyntaxError as err:
+        return err.lineno or 1, err.offset or 1, err.msg or "invalid syntax"
+    except (ValueError, RecursionError, MemoryError):
+        return None
+    return None
+
+
+def parse(text: str) -> cst.Module:
+    return cst.parse_module(text)
+
+
+def lint_text(path: str, text: str, file_checks, enabled: frozenset[str], module_name: str = "") -> FileResult:
+    """Run the per-file phase on already decoded text."""
+    result = FileResult(path=path, suppressions=parse_suppressions(text))
+    try:
+        module = parse(text)
+    except cst.ParserSyntaxError as exc:
+        result.findings.append(_syntax_error_finding(path, text, exc))
+        return result
+    except RecursionError:
+        result.findings.append(_syntax_finding(path, "cannot parse file: nesting too deep"))
+        return result
+    except Exception as exc:  # the parser may raise other errors on odd input
+        result.findings.append(_syntax_finding(path, f"cannot parse file: {type(exc).__name__}: {_one_line(exc)}"))
+        return result
+    ctx = FileContext(path, text, module, module_name, enabled)
+    for check in file_checks:
+        try:
+            check.check(ctx)
+        except RecursionError:
+            result.internal_errors.append(f"{path}: {type(check).__name__}: nesting too deep to analyse")
+        except Exception as exc:
+            result.internal_errors.append(f"{path}: {type(check).__name__}: {type(exc).__name__}: {_one_line(exc)}")
+    try:
+        result.findings.extend(ctx.findings())
+    except Exception as exc:
+        result.internal_errors.append(f"{path}: positions: {type(exc).__name__}: {_one_line(exc)}")
+    result.facts = ctx.facts
+    if result.findings:
+        lines = text.splitlines()
+        result.findings = [replace(f, fingerprint=context_fingerprint(f.code, f.path, lines, f.line))
+                           for f in result.findings]
+    return result
+
+
+def _one_line(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return text[0][:200] if text else ""
+
+
+def lint_path(path: Path, display: str, file_checks, enabled: frozenset[str]) -> FileResult:
+    """Read, decode and lint one file; unreadable or undecodable files become one MLD001 finding."""
+    try:
+        text = decode(read_bytes(str(path)))
+    except UnreadableSource as exc:
+        result = FileResult(path=display)
+        result.findings.append(_syntax_finding(display, str(exc), exc.line, exc.column))
+        return result
+    return lint_text(display, text, file_checks, enabled, module_name_for(path))
+
+
+def lint_stdin(display: str, file_checks, enabled: frozenset[str]) -> FileResult:
+    data = sys.stdin.buffer.read()
+    try:
+        text = decode(data)
+    except UnreadableSource as exc:
+        result = FileResult(path=display)
+        result.findings.append(_syntax_finding(display, str(exc), exc.line, exc.column))
+        return result
+    return lint_text(display, text, file_checks, enabled, module_name_for(Path(os.path.abspath(display))))

@@ -1,0 +1,41 @@
+"""The Finding record every rule produces and every reporter consumes."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+
+
+@dataclass(frozen=True, order=True)
+class Finding:
+    """One reported problem. Lines and columns are 1-based; columns count characters."""
+
+    path: str
+    line: int
+    column: int
+    code: str
+    message: str
+    end_line: int = 0
+    end_column: int = 0
+    cell: int | None = field(default=None, compare=False)
+    fingerprint: str = field(default="", compare=False)
+
+    def sort_key(self) -> tuple:
+        return (self.path, self.cell or 0, self.line, self.column, self.code, self.message)
+
+    def with_path(self, path: str) -> "Finding":
+        return replace(self, path=path)
+
+
+def sort_findings(findings) -> list[Finding]:
+    """Deterministic order: path, (cell), line, column, code."""
+    return sorted(set(findings), key=Finding.sort_key)
+
+
+def context_fingerprint(code: str, path: str, lines: list[str], line: int) -> str:
+    """A hash of the code, the path and the reported source line with its neighbours, whitespace
+    folded: stable when unrelated lines are added or removed elsewhere in the file."""
+    import hashlib
+
+    window = lines[max(line - 2, 0) : line + 1]
+    normalised = "\n".join(" ".join(text.split()) for text in window)
+    return hashlib.sha256(f"{code}\0{path}\0{normalised}".encode("utf-8", "surrogatepass")).hexdigest()[:32]

@@ -1,0 +1,96 @@
+"""Maps rule codes to the checks that find them; loads built-in checks and plugins.
+
+A check is a class with a `codes` tuple. File checks implement `check(ctx)` and report through
+`ctx.report(code, node, message)`; project checks implement `check(project)` over the facts of all
+files. Third-party checks register through the `mllint_deploy.rules` entry-point group: the entry
+point names a check class, or a module whose import registers its classes with `@register`.
+"""
+
+from __future__ import annotations
+
+import importlib
+import sys
+from typing import ClassVar
+
+_BUILTIN_MODULES = (
+    "mllint_deploy.checks.tool",
+    "mllint_deploy.checks.randomness",
+)
+
+
+class FileCheck:
+    """A check that looks at one file at a time."""
+
+    codes: ClassVar[tuple[str, ...]] = ()
+
+    def check(self, ctx) -> None:  # pragma: no cover - interface
+        raise NotImplementedError
+
+
+class ProjectCheck:
+    """A check that looks at the facts gathered from every file of the project."""
+
+    codes: ClassVar[tuple[str, ...]] = ()
+
+    def check(self, project) -> None:  # pragma: no cover - interface
+        raise NotImplementedError
+
+
+_CHECKS: dict[str, type] = {}
+_loaded = False
+plugin_errors: list[str] = []
+
+
+def register(cls: type) -> type:
+    """Class decorator: make `cls` the check for each code in `cls.codes`."""
+    if not cls.codes:
+        raise ValueError(f"{cls.__name__} declares no codes")
+    for code in cls.codes:
+        _CHECKS[code] = cls
+    return cls
+
+
+def _load_plugins() -> None:
+    from importlib.metadata import entry_points
+
+    for ep in entry_points(group="mllint_deploy.rules"):
+        try:
+            obj = ep.load()
+        except Exception as exc:  # a broken plugin must not stop the run
+            plugin_errors.append(f"plugin {ep.name!r} failed to load: {exc}")
+            continue
+        if isinstance(obj, type) and issubclass(obj, (FileCheck, ProjectCheck)) and obj.codes:
+            register(obj)
+
+
+def load_checks() -> dict[str, type]:
+    """Every registered check, by code (built-ins first, then plugins)."""
+    global _loaded
+    if not _loaded:
+        _loaded = True
+        for name in _BUILTIN_MODULES:
+            importlib.import_module(name)
+        _load_plugins()
+    return dict(_CHECKS)
+
+
+def checks_for(codes) -> tuple[list[FileCheck], list[ProjectCheck]]:
+    """Instances of the checks that report at least one of `codes`, file checks and project checks."""
+    by_code = load_checks()
+    seen: dict[type, object] = {}
+    for code in sorted(codes):
+        cls = by_code.get(code)
+        if cls is not None and cls not in seen:
+            seen[cls] = cls()
+    file_checks = [c for c in seen.values() if isinstance(c, FileCheck)]
+    project_checks = [c for c in seen.values() if isinstance(c, ProjectCheck)]
+    return file_checks, project_checks
+
+
+def implemented_codes() -> set[str]:
+    return set(load_checks())
+
+
+def warn_plugin_errors() -> None:
+    for msg in plugin_errors:
+        print(f"mllint-deploy: warning: {msg}", file=sys.stderr)

@@ -1,0 +1,87 @@
+"""SARIF 2.1.0 for GitHub code scanning: one run, the rule catalogue as `tool.driver.rules`."""
+
+from __future__ import annotations
+
+import json
+from urllib.parse import quote
+
+from mllint_deploy import __version__
+
+SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
+INFO_URI = "https://github.com/mllint-deploy/mllint-deploy"
+_LEVEL = {"error": "error", "warning": "warning", "note": "note"}
+
+
+def _rule(doc) -> dict:
+    return {
+        "id": doc.code,
+        "name": doc.name,
+        "shortDescription": {"text": doc.summary.strip()},
+        "fullDescription": {"text": doc.why.strip()},
+        "help": {"text": doc.explain(), "markdown": _markdown(doc)},
+        "helpUri": f"{INFO_URI}#{doc.code.lower()}",
+        "defaultConfiguration": {"level": _LEVEL.get(doc.severity, "warning")},
+        "properties": {"tags": [doc.family]},
+    }
+
+
+def _markdown(doc) -> str:
+    def block(example):
+        if isinstance(example, dict):
+            return "\n".join(f"```python\n# {n}\n{s.rstrip()}\n```" for n, s in example.items())
+        return f"```python\n{str(example).rstrip()}\n```"
+
+    return (f"**{doc.code} {doc.name}**: {doc.summary.strip()}\n\n{doc.why.strip()}\n\n"
+            f"Example:\n{block(doc.bad)}\n\nUse instead:\n{block(doc.good)}\n\n{doc.fix.strip()}")
+
+
+def render(findings, catalogue, *, rule_codes=(), **_) -> str:
+    codes = sorted(set(rule_codes) | {f.code for f in findings})
+    docs = [catalogue[c] for c in codes if c in catalogue]
+    index = {d.code: i for i, d in enumerate(docs)}
+    results = []
+    for f in findings:
+        doc = catalogue.get(f.code)
+        region = {
+            "startLine": f.line,
+            "startColumn": f.column,
+            "endLine": f.end_line or f.line,
+            "endColumn": f.end_column or f.column,
+        }
+        result = {
+            "ruleId": f.code,
+            "level": _LEVEL.get(doc.severity if doc else "error", "error"),
+            "message": {"text": f.message if f.cell is None else f"(cell {f.cell}) {f.message}"},
+            "locations": [
+                {
+                    "physicalLocation": {
+                        "artifactLocation": {"uri": quote(f.path), "uriBaseId": "%SRCROOT%"},
+                        "region": region,
+                    }
+                }
+            ],
+            "partialFingerprints": {"mllintDeploy/v1": f.fingerprint or f"{f.code}:{f.path}:{f.line}"},
+        }
+        if f.code in index:
+            result["ruleIndex"] = index[f.code]
+        results.append(result)
+    sarif = {
+        "$schema": SCHEMA,
+        "version": "2.1.0",
+        "runs": [
+            {
+                "tool": {
+                    "driver": {
+                        "name": "mllint-deploy",
+                        "version": __version__,
+                        "semanticVersion": __version__,
+                        "informationUri": INFO_URI,
+                        "rules": [_rule(d) for d in docs],
+                    }
+                },
+                "results": results,
+                "columnKind": "unicodeCodePoints",
+            }
+        ],
+    }
+    return json.dumps(sarif, indent=2, ensure_ascii=False) + "\n"

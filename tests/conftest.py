@@ -1,0 +1,88 @@
+"""Shared test helpers: run the real CLI in-process or as the installed script, read fixture
+annotations (`# expect: MLD101`) and compare them with what the linter reports."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from mllint_deploy.cli import run_cli
+
+ROOT = Path(__file__).resolve().parent.parent
+FIXTURES = ROOT / "fixtures"
+EXPECT = re.compile(r"#\s*expect:\s*(MLD\d{3}(?:\s*,\s*MLD\d{3})*)")
+
+
+def script() -> list[str]:
+    """The installed console script if there is one next to this interpreter, else `python -m`."""
+    exe = Path(sys.executable).with_name("mllint-deploy")
+    return [str(exe)] if exe.exists() else [sys.executable, "-m", "mllint_deploy"]
+
+
+def run_script(*args: str, cwd=None, input: bytes | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run([*script(), *args], cwd=cwd, input=input, capture_output=True, timeout=300)
+
+
+@pytest.fixture
+def cli(capsys):
+    """Run the CLI in-process: returns (exit status, stdout, stderr)."""
+
+    def _run(*args: str):
+        rc = run_cli(list(args))
+        out, err = capsys.readouterr()
+        return rc, out, err
+
+    return _run
+
+
+def expected_findings(directory: Path, codes: set[str] | None = None) -> set[tuple[str, int, str]]:
+    """(relative path, line, code) for every `# expect:` annotation below `directory`."""
+    out = set()
+    for path in sorted(directory.rglob("*.py")):
+        rel = path.relative_to(directory).as_posix()
+        for lineno, line in enumerate(path.read_bytes().decode("utf-8", errors="replace").splitlines(), start=1):
+            m = EXPECT.search(line)
+            if m:
+                for code in re.split(r"\s*,\s*", m.group(1)):
+                    if codes is None or code in codes:
+                        out.add((rel, lineno, code))
+    return out
+
+
+def reported_findings(directory: Path, codes: set[str], *extra: str) -> set[tuple[str, int, str]]:
+    """(relative path, line, code) the real CLI reports on `directory`, for `codes`."""
+    proc_rc = run_cli_json([str(directory), "--select", ",".join(sorted(codes)), *extra])
+    out = set()
+    for f in proc_rc:
+        rel = Path(f["path"]).resolve().relative_to(directory.resolve()).as_posix()
+        out.add((rel, f["line"], f["code"]))
+    return out
+
+
+def run_cli_json(args: list[str]) -> list[dict]:
+    import io
+    from contextlib import redirect_stdout
+
+    buf = io.StringIO()
+    with redirect_stdout(buf):
+        rc = run_cli([*args, "--format", "json"])
+    assert rc in (0, 1), f"exit {rc}"
+    return json.loads(buf.getvalue())
+
+
+def copy_tree(src: Path, dst: Path) -> Path:
+    shutil.copytree(src, dst, ignore=shutil.ignore_patterns("__pycache__"))
+    return dst
+
+
+def implemented() -> set[str]:
+    from mllint_deploy.registry import implemented_codes
+
+    return implemented_codes()
