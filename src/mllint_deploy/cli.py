@@ -74,9 +74,17 @@ def _list_rules() -> str:
 @click.option("--strict-internal", is_flag=True, help="Exit 2 if a check fails internally on some file.")
 @click.option("--explain", "explain", metavar="CODE", help="Print a rule's documentation and exit.")
 @click.option("--list-rules", is_flag=True, help="List every rule and whether it is checked.")
+@click.option("--diff", "diff_ref", metavar="REF",
+              help="Report only findings on lines added or changed since `git merge-base REF HEAD` "
+                   "(and in untracked files).")
+@click.option("--baseline", "baseline_file", type=click.Path(dir_okay=False),
+              help="Report only findings not recorded in this baseline file.")
+@click.option("--write-baseline", "write_baseline", type=click.Path(dir_okay=False),
+              help="Record every current finding in FILE (the report is not printed; exit 0).")
 @click.version_option(__version__, "--version", prog_name="mllint-deploy")
 def _command(paths, select, extend_select, ignore, fmt, output, exit_zero, statistics, quiet, config_file,
-             force_exclude, no_cache, jobs, stdin_filename, strict_internal, explain, list_rules):
+             force_exclude, no_cache, jobs, stdin_filename, strict_internal, explain, list_rules,
+             diff_ref=None, baseline_file=None, write_baseline=None):
     """Lint machine-learning training and serving code for leakage, unreproducible randomness,
     train/serve skew and unsafe serving. PATHS default to the current directory; '-' reads stdin."""
     from mllint_deploy.runner import known_codes, run
@@ -111,8 +119,21 @@ def _command(paths, select, extend_select, ignore, fmt, output, exit_zero, stati
         check_selectors(getattr(settings, name), known, f"{where}: {name.replace('_', '-')}")
     for glob, codes in settings.per_file_ignores:
         check_selectors(codes, known, f"{where}: per-file-ignores.{glob}")
+    changed, known_findings = _diff_and_baseline(diff_ref, baseline_file, paths)
     result = run(paths, settings, stdin_filename)
     registry.warn_plugin_errors()
+    if write_baseline:
+        from mllint_deploy import baseline
+
+        for err in result.internal_errors:
+            click.echo(f"mllint-deploy: internal error: {err}", err=True)
+        _write_atomic(write_baseline, baseline.render(result.findings, write_baseline))
+        click.echo(f"Wrote a baseline of {len(result.findings)} finding(s) to {write_baseline}.", err=True)
+        return 2 if strict_internal and result.internal_errors else 0
+    if changed is not None:
+        result.findings = changed.filter(result.findings)
+    if known_findings is not None:
+        result.findings = known_findings.filter(result.findings)
     for err in result.internal_errors:
         click.echo(f"mllint-deploy: internal error: {err}", err=True)
     report = FORMATS[fmt](result.findings, catalogue, quiet=quiet or bool(output and fmt == "text" and False),
@@ -128,6 +149,27 @@ def _command(paths, select, extend_select, ignore, fmt, output, exit_zero, stati
     if result.findings and not exit_zero:
         return 1
     return 0
+
+
+def _diff_and_baseline(diff_ref, baseline_file, paths):
+    """The --diff changed lines and the --baseline contents, read before linting so a bad ref or a
+    missing baseline is a usage error (exit 2) without a wasted run."""
+    changed = known = None
+    if diff_ref is not None:
+        from mllint_deploy.gitdiff import DiffError, changed_since
+
+        try:
+            changed = changed_since(diff_ref, paths)
+        except DiffError as exc:
+            raise UsageError(str(exc)) from None
+    if baseline_file:
+        from mllint_deploy import baseline
+
+        try:
+            known = baseline.load(baseline_file)
+        except baseline.BaselineError as exc:
+            raise UsageError(str(exc)) from None
+    return changed, known
 
 
 def main(argv=None) -> None:

@@ -1,4 +1,4 @@
-"""Paths to files: recursive discovery of `.py` files with default excludes, the user's
+"""Paths to files: recursive discovery of `.py` and `.ipynb` files with default excludes, the user's
 `exclude`/`extend-exclude` patterns and `.gitignore`. Explicitly named files are always linted
 unless `--force-exclude`."""
 
@@ -12,7 +12,7 @@ import pathspec
 
 from mllint_deploy.config import Settings
 
-SOURCE_SUFFIXES = (".py",)
+SOURCE_SUFFIXES = (".py", ".ipynb")
 
 
 class _GitIgnores:
@@ -70,6 +70,19 @@ def _excluded(path: Path, patterns, root: Path) -> bool:
     return False
 
 
+def _force_excluded(path: Path, patterns, root: Path) -> bool:
+    """For a path named on the command line under `--force-exclude`: the path itself or any directory
+    between the project root and it matches (`migrations` excludes `app/migrations/0001.py`)."""
+    if _excluded(path, patterns, root):
+        return True
+    for parent in path.parents:
+        if parent == root or root not in parent.parents:
+            break
+        if _excluded(parent, patterns, root):
+            return True
+    return False
+
+
 def display_path(path: Path) -> str:
     """The path as reports show it: relative to the working directory when below it."""
     try:
@@ -92,12 +105,12 @@ def discover(paths: list[str], settings: Settings) -> list[Path]:
         start = Path(os.path.abspath(raw))
         if not start.is_dir() or start.is_symlink() and not start.exists():
             if settings.force_exclude and (
-                _excluded(start, patterns, root) or ignores.ignored(start, False, _repo_root(start.parent))
+                _force_excluded(start, patterns, root) or ignores.ignored(start, False, _repo_root(start.parent))
             ):
                 continue
             add(start)
             continue
-        if settings.force_exclude and _excluded(start, patterns, root):
+        if settings.force_exclude and _force_excluded(start, patterns, root):
             continue
         repo = _repo_root(start)
         for dirpath, dirnames, filenames in os.walk(start, followlinks=False):

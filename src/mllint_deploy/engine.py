@@ -187,6 +187,10 @@ def _one_line(exc: BaseException) -> str:
 
 def lint_path(path: Path, display: str, file_checks, enabled: frozenset[str]) -> FileResult:
     """Read, decode and lint one file; unreadable or undecodable files become one MLD001 finding."""
+    if path.name.endswith(".ipynb"):
+        from mllint_deploy.notebook import lint_notebook_path
+
+        return lint_notebook_path(path, display, file_checks, enabled, module_name_for(path))
     try:
         text = decode(read_bytes(str(path)))
     except UnreadableSource as exc:
@@ -198,6 +202,11 @@ def lint_path(path: Path, display: str, file_checks, enabled: frozenset[str]) ->
 
 def lint_stdin(display: str, file_checks, enabled: frozenset[str]) -> FileResult:
     data = sys.stdin.buffer.read()
+    if display.endswith(".ipynb"):
+        from mllint_deploy.notebook import lint_notebook_bytes
+
+        return lint_notebook_bytes(data, display, file_checks, enabled,
+                                   module_name_for(Path(os.path.abspath(display))))
     try:
         text = decode(data)
     except UnreadableSource as exc:

@@ -6,14 +6,17 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
+# As in flake8, each code needs its digits (`MLD2`, `MLD201`), so prose after the codes
+# (`# noqa: MLD201 ML demo`) is not read as more codes.
 _LINE_NOQA = re.compile(
-    r"#\s*noqa(?::[\s]?(?P<codes>[A-Z]+[0-9]*(?:[,\s]+[A-Z]+[0-9]*)*))?", re.IGNORECASE
+    r"#\s*noqa(?::[\s]?(?P<codes>[A-Z]+[0-9]+(?:[,\s]+[A-Z]+[0-9]+)*))?", re.IGNORECASE
 )
 _FILE_NOQA = re.compile(
     r"^\s*#\s*mllint-deploy:\s*noqa(?::\s*(?P<codes>[A-Z]+[0-9]*(?:[,\s]+[A-Z]+[0-9]*)*))?\s*$",
     re.IGNORECASE,
 )
 _SPLIT = re.compile(r"[,\s]+")
+_ANY_NOQA = re.compile("noqa", re.IGNORECASE)
 
 ALL = None  # a suppression that covers every code
 
@@ -46,7 +49,7 @@ def _codes(raw: str | None) -> frozenset[str] | None:
 
 def parse_suppressions(text: str) -> Suppressions:
     sup = Suppressions()
-    if "noqa" not in text and "NOQA" not in text:
+    if not _ANY_NOQA.search(text):
         return sup
     for lineno, line in enumerate(text.splitlines(), start=1):
         if "#" not in line:

@@ -15,6 +15,7 @@ from typing import ClassVar
 _BUILTIN_MODULES = (
     "mllint_deploy.checks.tool",
     "mllint_deploy.checks.randomness",
+    "mllint_deploy.checks.leakage",
 )
 
 

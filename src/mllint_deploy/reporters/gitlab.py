@@ -2,21 +2,17 @@
 
 from __future__ import annotations
 
-import hashlib
 import json
+
+from mllint_deploy.reporters.fingerprints import unique_fingerprints
 
 _SEVERITY = {"error": "major", "warning": "minor", "note": "info"}
 
 
 def render(findings, catalogue, **_) -> str:
-    seen: dict[str, int] = {}
     issues = []
-    for f in findings:
+    for f, fingerprint in zip(findings, unique_fingerprints(findings)):
         doc = catalogue.get(f.code)
-        base = f.fingerprint or hashlib.sha256(f"{f.code}{f.path}{f.message}".encode()).hexdigest()[:32]
-        n = seen.get(base, 0)
-        seen[base] = n + 1
-        fingerprint = base if n == 0 else hashlib.sha256(f"{base}:{n}".encode()).hexdigest()[:32]
         issues.append(
             {
                 "description": f"{f.code} {f.message}",

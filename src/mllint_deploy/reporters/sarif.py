@@ -3,13 +3,24 @@
 from __future__ import annotations
 
 import json
+import os
+from pathlib import Path
 from urllib.parse import quote
 
 from mllint_deploy import __version__
+from mllint_deploy.reporters.fingerprints import unique_fingerprints
 
 SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
 INFO_URI = "https://github.com/mllint-deploy/mllint-deploy"
 _LEVEL = {"error": "error", "warning": "warning", "note": "note"}
+
+
+def _artifact(path: str) -> dict:
+    """A relative path is a URI reference against the checkout root; an absolute one (a file outside
+    the working directory) is a `file://` URI with no base."""
+    if os.path.isabs(path):
+        return {"uri": Path(path).as_uri()}
+    return {"uri": quote(path), "uriBaseId": "%SRCROOT%"}
 
 
 def _rule(doc) -> dict:
@@ -40,7 +51,7 @@ def render(findings, catalogue, *, rule_codes=(), **_) -> str:
     docs = [catalogue[c] for c in codes if c in catalogue]
     index = {d.code: i for i, d in enumerate(docs)}
     results = []
-    for f in findings:
+    for f, fingerprint in zip(findings, unique_fingerprints(findings)):
         doc = catalogue.get(f.code)
         region = {
             "startLine": f.line,
@@ -55,12 +66,12 @@ def render(findings, catalogue, *, rule_codes=(), **_) -> str:
             "locations": [
                 {
                     "physicalLocation": {
-                        "artifactLocation": {"uri": quote(f.path), "uriBaseId": "%SRCROOT%"},
+                        "artifactLocation": _artifact(f.path),
                         "region": region,
                     }
                 }
             ],
-            "partialFingerprints": {"mllintDeploy/v1": f.fingerprint or f"{f.code}:{f.path}:{f.line}"},
+            "partialFingerprints": {"mllintDeploy/v1": fingerprint},
         }
         if f.code in index:
             result["ruleIndex"] = index[f.code]

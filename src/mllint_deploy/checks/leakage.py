@@ -1,0 +1,170 @@
+"""Leakage family (MLD101-MLD106): queries over the dataflow model of each scope."""
+
+from __future__ import annotations
+
+from mllint_deploy.analysis.dataflow import module_flows
+from mllint_deploy.analysis.values import Data, Fit, Obj
+from mllint_deploy.registry import FileCheck, register
+
+_ROW_LEARNERS = frozenset({"transformer", "selector", "vectorizer", "resampler", "function", "stat"})
+_MODELS = frozenset({"estimator", "unknown", "pipeline", "search"})
+_ML_IMPORTS = ("sklearn", "imblearn", "xgboost", "lightgbm", "catboost", "keras", "tensorflow", "torch",
+               "category_encoders", "feature_engine", "pandas", "numpy", "scipy", "statsmodels", "cuml")
+
+
+def _is_test(d: Data | None) -> bool:
+    return d is not None and (d.part == "test" or (d.part is None and d.test_hint))
+
+
+def _fit_subject(fit: Fit, ctx) -> str:
+    if fit.kind == "stat":
+        return f"{fit.label} of {fit.data.describe()} (line {ctx.line_of(fit.node)})"
+    return f"{fit.label} fitted on {fit.data.describe()} (line {ctx.line_of(fit.node)})"
+
+
+def _applies_to(ctx) -> bool:
+    return ctx.index.imports_any(_ML_IMPORTS)
+
+
+@register
+class Leakage(FileCheck):
+    codes = ("MLD101", "MLD102", "MLD103", "MLD104", "MLD105", "MLD106")
+
+    def check(self, ctx) -> None:
+        if not _applies_to(ctx):
+            return
+        for flow in module_flows(ctx):
+            if ctx.wants("MLD101"):
+                self._fit_before_split(ctx, flow)
+            if ctx.wants("MLD102"):
+                self._fit_on_test(ctx, flow)
+            if ctx.wants("MLD103"):
+                self._outside_cv(ctx, flow)
+            if ctx.wants("MLD104"):
+                self._test_for_selection(ctx, flow)
+            if ctx.wants("MLD105"):
+                self._target_in_features(ctx, flow)
+            if ctx.wants("MLD106"):
+                self._shuffled_time_split(ctx, flow)
+
+    # MLD101 ------------------------------------------------------------------------------
+    def _fit_before_split(self, ctx, flow) -> None:
+        reported: set[int] = set()
+
+        def report(fit: Fit, data: Data, split_node, split_label: str) -> None:
+            if id(fit.node) in reported:
+                return
+            reported.add(id(fit.node))
+            ctx.report("MLD101", fit.node,
+                       f"{_fit_subject(fit, ctx)} before {data.describe()} is split by {split_label} at line "
+                       f"{ctx.line_of(split_node)}: test rows leak into training. Fit it on the training part "
+                       "only, or put it in a Pipeline.")
+
+        for split in flow.splits:
+            for data in split.inputs:
+                for fit in data.via:
+                    if (fit.kind in _ROW_LEARNERS and fit.index < split.index and fit.data is not None
+                            and fit.data.part is None and fit.data.roots & data.roots
+                            and not (fit.summary_call is not None and fit.summary_call is split.summary_call)):
+                        report(fit, data, split.node, split.label)
+        # a step fitted on the whole data, then applied to the parts of a later split of it
+        for apply in flow.applies:
+            data, obj = apply.data, apply.obj
+            if data is None or data.split is None or data.part not in ("train", "test", "val"):
+                continue
+            if not (obj.learns_from_rows or (obj.kind in _MODELS and data.part == "test")):
+                continue
+            for fit in obj.fits:
+                if (fit.index < data.split.index and fit.data is not None and fit.data.part is None
+                        and fit.data.roots & data.roots and fit.kind != "search"):
+                    report(fit, fit.data, data.split.node, data.split.label)
+
+    # MLD102 ------------------------------------------------------------------------------
+    def _fit_on_test(self, ctx, flow) -> None:
+        for fit in flow.fits:
+            if fit.kind in ("stat", "row_wise") or fit.data is None or not _is_test(fit.data):
+                continue
+            why = "a test split output" if fit.data.part == "test" else (
+                f"read from '{fit.data.file_name}'" if fit.data.file_name else "named as test data")
+            fix = "transform" if fit.method == "fit_transform" else "only apply it (transform/predict)"
+            ctx.report("MLD102", fit.node,
+                       f"{fit.label}.{fit.method}() learns from test data {fit.data.describe()} ({why}): the "
+                       f"evaluation is no longer on unseen data. Fit on the training part and {fix} on the test part.")
+
+    # MLD103 ------------------------------------------------------------------------------
+    def _outside_cv(self, ctx, flow) -> None:
+        for cv in flow.cross_vals:
+            data = cv.data
+            if data is None:
+                continue
+            steps = [f for f in data.via if f.kind in _ROW_LEARNERS and f.index < cv.index and f.data is not None
+                     and f.data.roots & data.roots]
+            if not steps:
+                continue
+            names = ", ".join(dict.fromkeys(f"{f.label} (line {ctx.line_of(f.node)})" for f in steps))
+            ctx.report("MLD103", cv.node,
+                       f"{data.describe()} passed to {cv.label} was already processed by {names}, fitted on the "
+                       "same rows: every fold's validation part was seen by that step, so the score is optimistic. "
+                       "Put the step in a Pipeline and cross-validate the Pipeline.")
+
+    # MLD104 ------------------------------------------------------------------------------
+    def _test_for_selection(self, ctx, flow) -> None:
+        for use in flow.validation_uses:
+            tests = [d for d in use.data if _is_test(d)]
+            if tests:
+                ctx.report("MLD104", use.node,
+                           f"the test data {tests[0].describe()} is passed as {use.keyword}= to fit: the test set "
+                           "now steers training (early stopping, model choice), so its score is optimistic. Carve a "
+                           "validation set out of the training part and keep the test set for the final score.")
+        reported: set[int] = set()
+        for sel in flow.selections:
+            for score in sel.scores:
+                if not score.on_test or id(score.node) in reported:
+                    continue
+                if not set(score.loops) & flow.loop_fits:
+                    continue
+                reported.add(id(score.node))
+                ctx.report("MLD104", score.node,
+                           f"a test-set score is used to pick the best model (line {ctx.line_of(sel.node)}): the "
+                           "chosen model is tuned to the test set and its score is optimistic. Select with "
+                           "cross-validation or a validation split, then score the winner once on the test set.")
+
+    # MLD105 ------------------------------------------------------------------------------
+    def _target_in_features(self, ctx, flow) -> None:
+        for fit in flow.fits:
+            X, y = fit.data, fit.target
+            if X is None or y is None or y.target is None or X.columns is None:
+                continue
+            if fit.obj is not None and fit.obj.kind not in _MODELS:
+                continue
+            if not X.roots & y.roots:
+                continue
+            mode, cols = X.columns
+            inside = (y.target not in cols) if mode == "all" else (y.target in cols)
+            if inside:
+                ctx.report("MLD105", fit.node,
+                           f"the features {X.describe()} passed to {fit.label}.{fit.method}() still contain the "
+                           f"target column '{y.target}' that {y.describe()} holds: the model reads the answer from "
+                           f"its inputs. Drop it from the features, e.g. .drop(columns=['{y.target}']).")
+
+    # MLD106 ------------------------------------------------------------------------------
+    def _shuffled_time_split(self, ctx, flow) -> None:
+        for split in flow.splits:
+            if split.shuffled and split.summary_call is None and any(d.time_ordered for d in split.inputs):
+                data = next(d for d in split.inputs if d.time_ordered)
+                ctx.report("MLD106", split.node,
+                           f"{data.describe()} is ordered in time (dates parsed, indexed or sorted by date) but "
+                           f"{split.label} shuffles it: the model trains on rows from after the test period. Split "
+                           "at a cut-off date, pass shuffle=False, or use TimeSeriesSplit.")
+        seen: set[int] = set()
+        candidates = [(fs.splitter, fs.data) for fs in flow.fold_splits]
+        candidates += [(cv.cv, cv.data) for cv in flow.cross_vals if isinstance(cv.cv, Obj)]
+        for splitter, data in candidates:
+            if splitter.kind != "splitter" or not splitter.shuffle or data is None or not data.time_ordered:
+                continue
+            if id(splitter.node) in seen:
+                continue
+            seen.add(id(splitter.node))
+            ctx.report("MLD106", splitter.node,
+                       f"{splitter.label} shuffles {data.describe()}, which is ordered in time: folds train on "
+                       "the future and validate on the past. Use TimeSeriesSplit (or shuffle=False).")
