@@ -48,6 +48,9 @@ _AUTOMAGIC = re.compile(
 )
 
 
+_LINE_REF = re.compile(r"\bline (\d+)\b")
+
+
 class BrokenNotebook(Exception):
     """The file cannot be read as a notebook; the message says why, in one line."""
 
@@ -97,7 +100,20 @@ class Notebook:
         if end_cell != cell or end_line < line:
             end_line, end_column = line, finding.column + shift
         return replace(finding, cell=cell, line=line, column=finding.column + shift,
-                       end_line=end_line, end_column=end_column)
+                       end_line=end_line, end_column=end_column, message=self.relabel(finding.message))
+
+    def relabel(self, message: str) -> str:
+        """Line numbers a check wrote into its message (`fitted on 'X' (line 28)`) point into the
+        joined text; rewrite them as `cell 7, line 2`."""
+
+        def cell_line(m: re.Match) -> str:
+            n = int(m.group(1))
+            if not 1 <= n <= len(self.line_map):
+                return m.group(0)
+            cell, line, _ = self.line_map[n - 1]
+            return f"cell {cell}, line {line}"
+
+        return _LINE_REF.sub(cell_line, message)
 
 
 def _split_lines(source: str) -> list[str]:

@@ -110,6 +110,7 @@ class ScopeWalker:
         self._loops: list[int] = []
         self._unknown_objs: dict[str, Obj] = {}
         self._pending_cv: dict[int, object] = {}
+        self._slice_splits: dict[frozenset[int], Split] = {}
         self._callables = {fn.name.value for fn, _ in idx.functions} | {c.name.value for c, _ in idx.classes}
 
     # ------------------------------------------------------------------ helpers
@@ -336,6 +337,9 @@ class ScopeWalker:
                 and value.stmt == self._stmt and _has_words(name, self.k.validation_words) \
                 and not _has_words(name, self.k.test_words):
             value.part, value.test_hint = "val", False
+        if isinstance(value, Data) and value.stmt == self._stmt and value.slice_of is not None \
+                and value.split is None:
+            self._slice_part(name, value)
         if isinstance(value, Data) and value.stmt == self._stmt and not value.name:
             value.name = name
             if value.origin in ("call", "unknown") and is_test_name(name, self.k):
@@ -343,6 +347,29 @@ class ScopeWalker:
         if isinstance(value, Obj) and not value.name:
             value.name = name
         self.env[name] = value
+
+    def _slice_part(self, name: str, value: Data) -> None:
+        """`train = df[:800]`, `test = df[df.date >= cutoff]`: slicing one data set into named parts is a split."""
+        words = name_words(name)
+        if words & self.k.test_words:
+            part = "test"
+        elif words & {"train", "trn", "training"}:
+            part = "train"
+        elif words & self.k.validation_words:
+            part = "val"
+        else:
+            return
+        base = value.slice_of
+        if base.part == "train" and part == "test":
+            part = "val"
+        elif base.part is not None:
+            return
+        split = self._slice_splits.get(base.roots)
+        if split is None:
+            split = Split(index=self._next(), node=value.node, label="slicing", inputs=[base], shuffled=False)
+            self.flow.splits.append(split)
+            self._slice_splits[base.roots] = split
+        value.part, value.split, value.test_hint = part, split, part == "test"
 
     def _unpack(self, value, elements) -> list:
         n = len(elements)
@@ -480,6 +507,8 @@ class ScopeWalker:
             isinstance(expr.slice[0].slice, cst.Slice) or isinstance(slices[0], (Data, Index))
             or isinstance(expr.slice[0].slice.value, (cst.Comparison, cst.UnaryOperation, cst.BooleanOperation)))
         d = self._derive([base], expr, keep_columns=keeps_columns)
+        if keeps_columns and cols is None:
+            d.slice_of = base
         for s in slices:
             if isinstance(s, Index) and s.roots & base.roots:
                 d.part = s.part
@@ -845,6 +874,8 @@ class ScopeWalker:
             cols = _drop_columns_of(call, self)
             if cols:
                 out.columns = _drop_columns(out.columns, cols)
+            elif not inplace:
+                out.slice_of = recv
         elif method in ("set_index", "sort_values"):
             col = positional(call, 0) or keyword(call, "keys" if method == "set_index" else "by")
             names = self._strings_of(col) if col is not None else None
@@ -857,9 +888,9 @@ class ScopeWalker:
         elif method in ("select_dtypes", "iloc", "pivot", "pivot_table", "groupby", "melt", "merge", "join",
                         "apply", "agg", "aggregate"):
             out.columns = None
-        elif method in ("sample", "head", "tail", "query", "dropna", "drop_duplicates"):
-            pass
-        elif method not in ("copy", "fillna", "astype", "reset_index", "to_numpy", "replace", "rename", "clip",
+        elif method in ("sample", "head", "tail", "query", "nlargest", "nsmallest"):
+            out.slice_of = recv
+        elif method not in ("copy", "fillna", "dropna", "drop_duplicates", "sort_index", "astype", "reset_index", "to_numpy", "replace", "rename", "clip",
                             "interpolate", "ffill", "bfill", "round", "abs", "where", "mask", "assign", "reindex",
                             "filter", "to_frame", "squeeze", "ravel", "flatten", "reshape", "tolist", "toarray",
                             "todense", "numpy", "cpu", "detach", "float", "to", "map", "transform"):

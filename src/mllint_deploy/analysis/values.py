@@ -47,6 +47,7 @@ class Data:
     file_name: str | None = None
     stmt: int = 0  # the statement that created it
     predictions_of: "Obj | None" = None
+    slice_of: "Data | None" = None  # rows taken from this data (a slice, head, sample, boolean mask)
 
     def describe(self) -> str:
         return f"'{self.name}'" if self.name else "the data"

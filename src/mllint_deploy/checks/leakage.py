@@ -93,17 +93,18 @@ class Leakage(FileCheck):
 
     # MLD103 ------------------------------------------------------------------------------
     def _outside_cv(self, ctx, flow) -> None:
-        for cv in flow.cross_vals:
-            data = cv.data
+        runs = [(cv.node, cv.label, cv.data, cv.index) for cv in flow.cross_vals]
+        runs += [(fs.node, f"{fs.splitter.label}.split", fs.data, fs.index) for fs in flow.fold_splits]
+        for node, label, data, index in runs:
             if data is None:
                 continue
-            steps = [f for f in data.via if f.kind in _ROW_LEARNERS and f.index < cv.index and f.data is not None
+            steps = [f for f in data.via if f.kind in _ROW_LEARNERS and f.index < index and f.data is not None
                      and f.data.roots & data.roots]
             if not steps:
                 continue
             names = ", ".join(dict.fromkeys(f"{f.label} (line {ctx.line_of(f.node)})" for f in steps))
-            ctx.report("MLD103", cv.node,
-                       f"{data.describe()} passed to {cv.label} was already processed by {names}, fitted on the "
+            ctx.report("MLD103", node,
+                       f"{data.describe()} passed to {label} was already processed by {names}, fitted on the "
                        "same rows: every fold's validation part was seen by that step, so the score is optimistic. "
                        "Put the step in a Pipeline and cross-validate the Pipeline.")
 
