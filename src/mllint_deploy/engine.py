@@ -18,6 +18,7 @@ from typing import Any
 import libcst as cst
 from libcst.metadata import MetadataWrapper, PositionProvider
 
+from mllint_deploy.analysis.modulefacts import build_module_facts
 from mllint_deploy.analysis.names import ModuleIndex, index_module
 from dataclasses import replace
 
@@ -52,8 +53,10 @@ def module_name_for(path: Path) -> str:
 class FileContext:
     """What a file check sees: the module, its name index, and `report`."""
 
-    def __init__(self, path: str, text: str, module: cst.Module, module_name: str, enabled: frozenset[str]):
+    def __init__(self, path: str, text: str, module: cst.Module, module_name: str, enabled: frozenset[str],
+                 abspath: str = ""):
         self.path = path
+        self.abspath = abspath
         self.text = text
         self.module = module
         self.module_name = module_name
@@ -76,6 +79,11 @@ class FileContext:
 
     def line_of(self, node: cst.CSTNode) -> int:
         return self._positions[node].start.line
+
+    def span(self, node: cst.CSTNode) -> tuple[int, int, int, int]:
+        """(line, column, end line, end column), 1-based, for facts that the project pass reports."""
+        rng = self._positions[node]
+        return rng.start.line, rng.start.column + 1, rng.end.line, rng.end.column + 1
 
     def shared(self, key: str, build):
         """A per-file analysis computed once and shared by every check that asks for it."""
@@ -146,8 +154,9 @@ def parse(text: str) -> cst.Module:
     return cst.parse_module(text)
 
 
-def lint_text(path: str, text: str, file_checks, enabled: frozenset[str], module_name: str = "") -> FileResult:
-    """Run the per-file phase on already decoded text."""
+def lint_text(path: str, text: str, file_checks, enabled: frozenset[str], module_name: str = "",
+              project_checks=(), abspath: str = "") -> FileResult:
+    """Run the per-file phase on already decoded text: file checks, then facts for the project checks."""
     result = FileResult(path=path, suppressions=parse_suppressions(text))
     try:
         module = parse(text)
@@ -160,7 +169,19 @@ def lint_text(path: str, text: str, file_checks, enabled: frozenset[str], module
     except Exception as exc:  # the parser may raise other errors on odd input
         result.findings.append(_syntax_finding(path, f"cannot parse file: {type(exc).__name__}: {_one_line(exc)}"))
         return result
-    ctx = FileContext(path, text, module, module_name, enabled)
+    ctx = FileContext(path, text, module, module_name, enabled, abspath)
+    if project_checks:
+        try:
+            ctx.facts["module"] = build_module_facts(ctx)
+        except RecursionError:
+            result.internal_errors.append(f"{path}: module facts: nesting too deep to analyse")
+    for check in project_checks:
+        try:
+            ctx.facts[type(check).__name__] = check.collect(ctx)
+        except RecursionError:
+            result.internal_errors.append(f"{path}: {type(check).__name__}: nesting too deep to analyse")
+        except Exception as exc:
+            result.internal_errors.append(f"{path}: {type(check).__name__}: {type(exc).__name__}: {_one_line(exc)}")
     for check in file_checks:
         try:
             check.check(ctx)
@@ -185,32 +206,34 @@ def _one_line(exc: BaseException) -> str:
     return text[0][:200] if text else ""
 
 
-def lint_path(path: Path, display: str, file_checks, enabled: frozenset[str]) -> FileResult:
+def lint_path(path: Path, display: str, file_checks, enabled: frozenset[str], project_checks=()) -> FileResult:
     """Read, decode and lint one file; unreadable or undecodable files become one MLD001 finding."""
     if path.name.endswith(".ipynb"):
         from mllint_deploy.notebook import lint_notebook_path
 
-        return lint_notebook_path(path, display, file_checks, enabled, module_name_for(path))
+        return lint_notebook_path(path, display, file_checks, enabled, module_name_for(path), project_checks)
     try:
         text = decode(read_bytes(str(path)))
     except UnreadableSource as exc:
         result = FileResult(path=display)
         result.findings.append(_syntax_finding(display, str(exc), exc.line, exc.column))
         return result
-    return lint_text(display, text, file_checks, enabled, module_name_for(path))
+    return lint_text(display, text, file_checks, enabled, module_name_for(path), project_checks, str(path))
 
 
-def lint_stdin(display: str, file_checks, enabled: frozenset[str]) -> FileResult:
+def lint_stdin(display: str, file_checks, enabled: frozenset[str], project_checks=()) -> FileResult:
     data = sys.stdin.buffer.read()
     if display.endswith(".ipynb"):
         from mllint_deploy.notebook import lint_notebook_bytes
 
-        return lint_notebook_bytes(data, display, file_checks, enabled,
-                                   module_name_for(Path(os.path.abspath(display))))
+        nb_path = os.path.abspath(display)
+        return lint_notebook_bytes(data, display, file_checks, enabled, module_name_for(Path(nb_path)),
+                                   project_checks, nb_path)
     try:
         text = decode(data)
     except UnreadableSource as exc:
         result = FileResult(path=display)
         result.findings.append(_syntax_finding(display, str(exc), exc.line, exc.column))
         return result
-    return lint_text(display, text, file_checks, enabled, module_name_for(Path(os.path.abspath(display))))
+    abspath = os.path.abspath(display)
+    return lint_text(display, text, file_checks, enabled, module_name_for(Path(abspath)), project_checks, abspath)

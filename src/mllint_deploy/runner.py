@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import fnmatch
-from dataclasses import dataclass, field
+import os
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from mllint_deploy import registry
@@ -11,7 +12,10 @@ from mllint_deploy.catalogue import load_catalogue
 from mllint_deploy.config import Settings
 from mllint_deploy.discovery import discover, display_path
 from mllint_deploy.engine import FileResult, lint_path, lint_stdin
-from mllint_deploy.findings import Finding, sort_findings
+from mllint_deploy.findings import Finding, context_fingerprint, sort_findings
+from mllint_deploy.notebook import place_project_finding
+from mllint_deploy.project import Project
+from mllint_deploy.source import decode, read_bytes
 from mllint_deploy.selection import enabled_codes
 
 
@@ -47,18 +51,71 @@ def _per_file_ignored(finding: Finding, settings: Settings) -> bool:
     return False
 
 
+def _context_files(paths: list[str], files: list[Path], settings: Settings) -> list[Path]:
+    """When single files are named (as pre-commit does), the rest of their project is read for facts
+    only, so that cross-file rules still see the seeding helper or the training script."""
+    if not any(Path(p).is_file() for p in paths if p != "-"):
+        return []
+    root = settings.config_path.parent if settings.config_path else _git_root(Path(paths[0]).resolve().parent)
+    if root is None:
+        return []
+    named = {os.path.normpath(str(f)) for f in files}
+    return [f for f in discover([str(root)], settings) if os.path.normpath(str(f)) not in named]
+
+
+def _git_root(start: Path) -> Path | None:
+    for directory in (start, *start.parents):
+        if (directory / ".git").exists():
+            return directory
+    return None
+
+
+def _run_project_checks(project_checks, results, reportable, enabled, out: RunResult) -> list[Finding]:
+    project = Project(results, reportable, enabled)
+    for check in project_checks:
+        try:
+            check.check(project)
+        except RecursionError:
+            out.internal_errors.append(f"project pass: {type(check).__name__}: nesting too deep")
+        except Exception as exc:
+            out.internal_errors.append(f"project pass: {type(check).__name__}: {type(exc).__name__}: {exc}")
+    return project.findings
+
+
+def _fingerprinted(findings: list[Finding], texts: dict[str, list[str]]) -> list[Finding]:
+    out = []
+    for f in findings:
+        if f.path not in texts:
+            try:
+                texts[f.path] = decode(read_bytes(f.path)).splitlines()
+            except Exception:
+                texts[f.path] = []
+        out.append(replace(f, fingerprint=context_fingerprint(f.code, f.path, texts[f.path], f.line)))
+    return out
+
+
 def run(paths: list[str], settings: Settings, stdin_filename: str | None = None) -> RunResult:
     enabled = resolve_enabled(settings)
-    file_checks, _project_checks = registry.checks_for(enabled)
+    file_checks, project_checks = registry.checks_for(enabled)
     results: list[FileResult] = []
     files: list[Path] = []
     if paths == ["-"]:
-        results.append(lint_stdin(stdin_filename or "-", file_checks, enabled))
+        results.append(lint_stdin(stdin_filename or "-", file_checks, enabled, project_checks))
     else:
         files = discover(paths, settings)
         for path in files:
-            results.append(lint_path(path, display_path(path), file_checks, enabled))
+            results.append(lint_path(path, display_path(path), file_checks, enabled, project_checks))
     out = RunResult(files=len(results), enabled=enabled)
+    reportable = {r.path for r in results}
+    if project_checks:
+        context = [lint_path(p, display_path(p), [], enabled, project_checks)
+                   for p in _context_files(paths, files, settings)]
+        project_findings = _run_project_checks(project_checks, results + context, reportable, enabled, out)
+        by_path = {r.path: r for r in results}
+        for f in _fingerprinted(project_findings, {}):
+            f = place_project_finding(by_path.get(f.path), f)  # notebooks: joined text -> cell
+            if f is not None:
+                by_path[f.path].findings.append(f)
     for res in results:
         out.internal_errors.extend(res.internal_errors)
         for f in res.findings:
