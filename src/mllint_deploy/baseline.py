@@ -6,9 +6,6 @@ be committed) and its `fingerprint`: a hash of the normalised reported line with
 numbers are not part of the key, so inserting lines above or moving a block elsewhere in the file
 does not resurrect old findings, while a new occurrence of the same problem on different code does
 show up. Keys are counted: if the baseline holds two identical findings, a third one is reported.
-
-The fingerprint also hashes the path as the run displays it, so run from the same directory (the
-repository root, as CI does) when writing and when using a baseline.
 """
 
 from __future__ import annotations

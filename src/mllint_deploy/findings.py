@@ -32,10 +32,11 @@ def sort_findings(findings) -> list[Finding]:
 
 
 def context_fingerprint(code: str, path: str, lines: list[str], line: int) -> str:
-    """A hash of the code, the path and the reported source line with its neighbours, whitespace
-    folded: stable when unrelated lines are added or removed elsewhere in the file."""
+    """A hash of the code and the reported source line with its neighbours, whitespace folded: stable
+    when unrelated lines are added or removed elsewhere in the file, and independent of the directory
+    the run starts from (reports and baselines pair it with the path themselves)."""
     import hashlib
 
     window = lines[max(line - 2, 0) : line + 1]
     normalised = "\n".join(" ".join(text.split()) for text in window)
-    return hashlib.sha256(f"{code}\0{path}\0{normalised}".encode("utf-8", "surrogatepass")).hexdigest()[:32]
+    return hashlib.sha256(f"{code}\0{normalised}".encode("utf-8", "surrogatepass")).hexdigest()[:32]

@@ -155,6 +155,11 @@ def load_json(data: bytes) -> dict:
     try:
         nb = json.loads(raw)
     except json.JSONDecodeError as exc:
+        lines = raw.splitlines()
+        bad = lines[exc.lineno - 1].lstrip() if 0 < exc.lineno <= len(lines) else ""
+        if bad.startswith(("<<<<<<< ", "=======", ">>>>>>> ")):
+            raise BrokenNotebook("cannot read notebook: invalid JSON: an unresolved git merge conflict "
+                                 f"({bad.split()[0]}); resolve it, e.g. with nbdime", exc.lineno, exc.colno) from None
         raise BrokenNotebook(f"cannot read notebook: invalid JSON: {exc.msg}", exc.lineno, exc.colno) from None
     except RecursionError:
         raise BrokenNotebook("cannot read notebook: JSON nested too deeply") from None
@@ -344,11 +349,38 @@ def _check_cell(number: int, masked: list[str], shifts: list[int]) -> BadCell | 
     return None
 
 
-def lint_notebook_bytes(data: bytes, display: str, file_checks, enabled: frozenset[str], module_name: str = ""):
+@dataclass
+class NotebookFacts:
+    """What the project pass needs to place its findings in a notebook (kept in `FileResult.facts`
+    under "notebook"): the line map, the joined text's line suppressions and its lines."""
+
+    line_map: list[tuple[int, int, int]]
+    suppressions: object
+    lines: list[str]
+
+
+def place_project_finding(result, finding):
+    """A finding the project pass made on a file: for a notebook, map it from the joined text to its
+    cell (with the joined text's fingerprint), or None when a `# noqa` in the cell suppresses it.
+    Any other file's finding is returned unchanged."""
+    facts = result.facts.get("notebook") if result is not None else None
+    if not isinstance(facts, NotebookFacts):
+        return finding
+    if facts.suppressions.suppresses(finding.line, finding.code):
+        return None
+    from mllint_deploy.findings import context_fingerprint
+
+    fingerprint = context_fingerprint(finding.code, finding.path, facts.lines, finding.line)
+    return replace(Notebook(text="", line_map=facts.line_map).map_finding(finding), fingerprint=fingerprint)
+
+
+def lint_notebook_bytes(data: bytes, display: str, file_checks, enabled: frozenset[str], module_name: str = "",
+                        project_checks=(), abspath: str = ""):
     """The per-file phase for a notebook: findings carry `cell` and positions inside the cell.
 
     Line suppressions (`# noqa`) are applied here, on the joined text, before positions are mapped to
-    cells; the file-level `# mllint-deploy: noqa` is passed on to the run like for any file."""
+    cells; the file-level `# mllint-deploy: noqa` is passed on to the run like for any file. Facts for
+    the project pass are those of the joined text; `place_project_finding` maps what it reports."""
     from mllint_deploy.engine import FileResult, lint_text
     from mllint_deploy.findings import Finding, context_fingerprint
     from mllint_deploy.noqa import Suppressions
@@ -362,7 +394,8 @@ def lint_notebook_bytes(data: bytes, display: str, file_checks, enabled: frozens
         return result
     if nb is None:
         return FileResult(path=display)
-    result = lint_text(display, nb.text, file_checks, enabled, module_name)
+    result = lint_text(display, nb.text, file_checks, enabled, module_name,
+                       project_checks=project_checks, abspath=abspath)
     sup = result.suppressions
     findings = [nb.map_finding(f) for f in result.findings if not sup.suppresses(f.line, f.code)]
     for bad in nb.bad_cells:
@@ -374,11 +407,12 @@ def lint_notebook_bytes(data: bytes, display: str, file_checks, enabled: frozens
         ))
     result.findings = findings
     result.suppressions = Suppressions(whole_file=sup.whole_file)
-    result.facts["notebook_line_map"] = list(nb.line_map)
+    result.facts["notebook"] = NotebookFacts(list(nb.line_map), sup, nb.text.splitlines())
     return result
 
 
-def lint_notebook_path(path: Path, display: str, file_checks, enabled: frozenset[str], module_name: str = ""):
+def lint_notebook_path(path: Path, display: str, file_checks, enabled: frozenset[str], module_name: str = "",
+                       project_checks=()):
     """Read one notebook file and lint it; an unreadable file is one MLD001 finding."""
     from mllint_deploy.engine import FileResult
     from mllint_deploy.findings import Finding
@@ -391,4 +425,4 @@ def lint_notebook_path(path: Path, display: str, file_checks, enabled: frozenset
         result.findings.append(Finding(path=display, line=exc.line, column=exc.column, code=SYNTAX_ERROR,
                                        message=str(exc), end_line=exc.line, end_column=exc.column))
         return result
-    return lint_notebook_bytes(data, display, file_checks, enabled, module_name)
+    return lint_notebook_bytes(data, display, file_checks, enabled, module_name, project_checks, str(path))

@@ -11,7 +11,8 @@ def unique_fingerprints(findings) -> list[str]:
     seen: dict[str, int] = {}
     out = []
     for f in findings:
-        base = f.fingerprint or hashlib.sha256(f"{f.code}{f.path}{f.message}".encode()).hexdigest()[:32]
+        context = f.fingerprint or f"{f.code}{f.message}"
+        base = hashlib.sha256(f"{f.path}\0{context}".encode("utf-8", "surrogatepass")).hexdigest()[:32]
         n = seen.get(base, 0)
         seen[base] = n + 1
         out.append(base if n == 0 else hashlib.sha256(f"{base}:{n}".encode()).hexdigest()[:32])
