@@ -16,6 +16,7 @@ _BUILTIN_MODULES = (
     "mllint_deploy.checks.tool",
     "mllint_deploy.checks.randomness",
     "mllint_deploy.checks.leakage",
+    "mllint_deploy.checks.serving",
 )
 
 
