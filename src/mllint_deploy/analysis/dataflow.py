@@ -17,7 +17,7 @@ from itertools import count
 
 import libcst as cst
 
-from mllint_deploy.analysis.calls import is_false, is_none, keyword, positional, string_value
+from mllint_deploy.analysis.calls import is_false, keyword, positional, string_value
 from mllint_deploy.analysis.names import ModuleIndex, ScopeInfo, dotted
 from mllint_deploy.analysis.values import (
     Apply, CrossVal, Data, Fit, Flow, FoldSplit, Index, Obj, Score, ScoreList, Selection, Seq, Split, Stat,
@@ -512,9 +512,6 @@ class ScopeWalker:
         for s in slices:
             if isinstance(s, Index) and s.roots & base.roots:
                 d.part = s.part
-        for s in slices:
-            if isinstance(s, Stat):
-                pass  # a filter against a statistic: rows removed, nothing learned into the values
         if cols:
             if len(cols) == 1 and _is_single_string(expr):
                 d.columns = ("only", (cols[0],))
@@ -894,15 +891,8 @@ class ScopeWalker:
                             "interpolate", "ffill", "bfill", "round", "abs", "where", "mask", "assign", "reindex",
                             "filter", "to_frame", "squeeze", "ravel", "flatten", "reshape", "tolist", "toarray",
                             "todense", "numpy", "cpu", "detach", "float", "to", "map", "transform"):
-            if not recv.columns or method not in ("sort_index",):
-                out.columns = None if method not in ("sort_index",) else out.columns
-        if method in ("reset_index",) and not _truthy(keyword(call, "drop")):
-            pass
-        if inplace:
-            return None
-        if method == "split" and recv.origin == "derived":
-            return None
-        return out
+            out.columns = None  # an unknown method may add, drop or mix columns
+        return None if inplace else out
 
     # -- events ----------------------------------------------------------------------------
     def _record_fit(self, call, label, kind, method, data, target, obj) -> Fit:
@@ -934,7 +924,7 @@ class ScopeWalker:
                 out.split = split
                 out.test_hint = part == "test"
                 outputs.append(out)
-        return _SplitOutputs(outputs, self)
+        return _SplitOutputs(outputs)
 
     def _cross_val(self, call, label: str, data, cv) -> None:
         data = data if isinstance(data, Data) else None
@@ -1021,7 +1011,7 @@ class ScopeWalker:
 class _SplitOutputs(Seq):
     """The outputs of a split, named by the targets they are unpacked into."""
 
-    def __init__(self, items, walker: ScopeWalker):
+    def __init__(self, items):
         super().__init__(items)
         self.split = items[0].split if items else None
 

@@ -159,14 +159,11 @@ def _find_handlers(ctx) -> list[Handler]:
             handlers[-1].raw_params = {"event"}
         elif django and names and names[0] == "request" and id(fn) not in seen:
             add(fn, "django", request_names=("request",))
-    classes = {c.name.value: c for c, parent in idx.classes if parent is idx.module_scope}
     for cls, parent in idx.classes:
         if parent is not idx.module_scope or not isinstance(cls.body, cst.IndentedBlock):
             continue
         methods = {s.name.value: s for s in cls.body.body if isinstance(s, cst.FunctionDef)}
         deployed = any(idx.qualify(_decorator_target(d)) in k["deployment_decorators"] for d in cls.decorators)
-        bentoml_service = any((idx.qualify(_decorator_target(d)) or "").startswith("bentoml.service")
-                              for d in cls.decorators)
         if deployed and "__call__" in methods:
             add(methods["__call__"], "ray", cls, request_names=("request",))
         for base in cls.bases:
@@ -184,7 +181,6 @@ def _find_handlers(ctx) -> list[Handler]:
                     add(fn, "bentoml" if (q or "").startswith("bentoml") else "web", cls)
                 elif isinstance(target, cst.Attribute) and q is None and web and target.attr.value in k["route_methods"]:
                     add(fn, "web", cls, request_names=("request",))
-        _ = bentoml_service, classes
     return handlers
 
 

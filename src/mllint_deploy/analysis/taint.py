@@ -422,8 +422,7 @@ class TaintWalker:
                     self.raw.pop(name, None)
             return None
         self._sink(call, func, q, raw_arg)
-        if isinstance(func, cst.Name) and func.value in self.functions and self.follow and (
-                raw_arg is not None or not self.no_grad or True):
+        if isinstance(func, cst.Name) and func.value in self.functions and self.follow:
             self._follow(call, self.functions[func.value], arg_sources)
         if q in ("len", "isinstance", "type", "bool", "print"):
             return None
