@@ -519,6 +519,7 @@ class ScopeWalker:
             else:
                 d.columns = ("only", tuple(cols))
                 d.target = None
+            d.column_of = base
         else:
             d.target = base.target
         return d
@@ -867,6 +868,8 @@ class ScopeWalker:
         if inplace:
             for f in stat_fits:
                 recv.via = recv.via + (f,)
+                if recv.column_of is not None:  # `df["age"].fillna(df["age"].mean(), inplace=True)`
+                    recv.column_of.via = recv.column_of.via + (f,)
         if method == "drop":
             cols = _drop_columns_of(call, self)
             if cols:

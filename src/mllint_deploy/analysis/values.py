@@ -48,9 +48,14 @@ class Data:
     stmt: int = 0  # the statement that created it
     predictions_of: "Obj | None" = None
     slice_of: "Data | None" = None  # rows taken from this data (a slice, head, sample, boolean mask)
+    column_of: "Data | None" = None  # the frame this column was selected from (`df["age"]`)
 
     def describe(self) -> str:
-        return f"'{self.name}'" if self.name else "the data"
+        if self.name:
+            return f"'{self.name}'"
+        if self.column_of is not None and self.column_of.name and self.target:
+            return f"'{self.column_of.name}[\"{self.target}\"]'"
+        return "the data"
 
 
 @dataclass(eq=False)

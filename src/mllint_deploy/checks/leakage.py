@@ -74,10 +74,11 @@ class Leakage(FileCheck):
                 continue
             if not (obj.learns_from_rows or (obj.kind in _MODELS and data.part == "test")):
                 continue
-            for fit in obj.fits:
-                if (fit.index < data.split.index and fit.data is not None and fit.data.part is None
-                        and fit.data.roots & data.roots and fit.kind != "search"):
-                    report(fit, fit.data, data.split.node, data.split.label)
+            earlier = [f for f in obj.fits if f.index < apply.index]
+            fit = earlier[-1] if earlier else None  # the fit in force when the object is applied
+            if (fit is not None and fit.index < data.split.index and fit.data is not None
+                    and fit.data.part is None and fit.data.roots & data.roots and fit.kind != "search"):
+                report(fit, fit.data, data.split.node, data.split.label)
 
     # MLD102 ------------------------------------------------------------------------------
     def _fit_on_test(self, ctx, flow) -> None:
