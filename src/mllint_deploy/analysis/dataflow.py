@@ -462,13 +462,21 @@ class ScopeWalker:
         qn = self.idx.qualify(expr, self.scope)
         if qn is not None and (qn.split(".")[0] in self.k.ml_roots or "." not in qn):
             return None
+        constant = self.idx.module_scope.assigned.get(name)
+        if constant and name not in self.scope.params and isinstance(constant[-1], (
+                cst.List, cst.Tuple, cst.ListComp, cst.Dict, cst.Set, cst.SimpleString, cst.Integer, cst.Float,
+                cst.ConcatenatedString, cst.FormattedString)):
+            return None  # a module-level constant (a column list, a path, a number), not data
         d = self._new_data(name, expr, "param" if name in self.scope.params else "unknown")
         self.env[name] = d
         return d
 
     def _e_Attribute(self, expr: cst.Attribute):
         if isinstance(expr.value, cst.Name) and expr.value.value == "self":
-            return self.env.get(f"self.{expr.attr.value}")
+            key = f"self.{expr.attr.value}"
+            if key not in self.env:  # set by another method: unknown data or object
+                self.env[key] = self._new_data(key, expr, "unknown")
+            return self.env[key]
         if self.idx.qualify(expr, self.scope) is not None:
             return None
         base = self._eval(expr.value)
@@ -504,7 +512,8 @@ class ScopeWalker:
             return None
         cols = self._subscript_strings(expr)
         keeps_columns = cols is None and len(expr.slice) == 1 and (
-            isinstance(expr.slice[0].slice, cst.Slice) or isinstance(slices[0], (Data, Index))
+            isinstance(expr.slice[0].slice, cst.Slice) or isinstance(slices[0], Index)
+            or (isinstance(slices[0], Data) and bool(slices[0].roots & base.roots))
             or isinstance(expr.slice[0].slice.value, (cst.Comparison, cst.UnaryOperation, cst.BooleanOperation)))
         d = self._derive([base], expr, keep_columns=keeps_columns)
         if keeps_columns and cols is None:
@@ -513,7 +522,7 @@ class ScopeWalker:
             if isinstance(s, Index) and s.roots & base.roots:
                 d.part = s.part
         if cols:
-            if len(cols) == 1 and _is_single_string(expr):
+            if len(cols) == 1 and self._single_column(expr):
                 d.columns = ("only", (cols[0],))
                 d.target = cols[0]
             else:
@@ -523,6 +532,16 @@ class ScopeWalker:
         else:
             d.target = base.target
         return d
+
+    def _single_column(self, expr: cst.Subscript) -> bool:
+        """`df["price"]` or `df[TARGET]` with `TARGET = "price"`: one column, a series."""
+        if len(expr.slice) != 1 or not isinstance(expr.slice[0].slice, cst.Index):
+            return False
+        value = expr.slice[0].slice.value
+        if isinstance(value, cst.Name):
+            assigned = self._assigned(value.value)
+            value = assigned[-1] if assigned else value
+        return string_value(value) is not None
 
     def _slice_effects(self, sl):
         for child in sl.children:
@@ -626,6 +645,9 @@ class ScopeWalker:
     def _e_Call(self, call: cst.Call):
         func = call.func
         qn = self.idx.call_name(call, self.scope)
+        if isinstance(func, cst.Attribute) and isinstance(func.value, cst.Name) and func.value.value == "self" \
+                and f"self.{func.attr.value}" in self.summaries:
+            return self._apply_summary(call, self.summaries[f"self.{func.attr.value}"], self._args(call))
         if qn is None and isinstance(func, cst.Attribute):
             recv = self._eval(func.value)
             args = self._args(call)
@@ -885,12 +907,12 @@ class ScopeWalker:
                 out.columns = _drop_columns(out.columns, names or [])
         elif method in ("resample", "asfreq", "to_period", "tz_localize"):
             out.time_ordered = True
-        elif method in ("select_dtypes", "iloc", "pivot", "pivot_table", "groupby", "melt", "merge", "join",
+        elif method in ("iloc", "pivot", "pivot_table", "groupby", "melt", "merge", "join",
                         "apply", "agg", "aggregate"):
             out.columns = None
         elif method in ("sample", "head", "tail", "query", "nlargest", "nsmallest"):
             out.slice_of = recv
-        elif method not in ("copy", "fillna", "dropna", "drop_duplicates", "sort_index", "astype", "reset_index", "to_numpy", "replace", "rename", "clip",
+        elif method not in ("copy", "fillna", "dropna", "drop_duplicates", "sort_index", "select_dtypes", "astype", "reset_index", "to_numpy", "replace", "rename", "clip",
                             "interpolate", "ffill", "bfill", "round", "abs", "where", "mask", "assign", "reindex",
                             "filter", "to_frame", "squeeze", "ravel", "flatten", "reshape", "tolist", "toarray",
                             "todense", "numpy", "cpu", "detach", "float", "to", "map", "transform"):
@@ -980,6 +1002,8 @@ class ScopeWalker:
                                   summary_call=call)
                 split_outputs[id(s)] = res
 
+        fresh_roots: dict[frozenset[int], frozenset[int]] = {}
+
         def translate(v):
             if isinstance(v, Seq):
                 return Seq([translate(i) for i in v.items])
@@ -990,6 +1014,13 @@ class ScopeWalker:
                 base = arg_for[i] if i is not None and isinstance(arg_for[i], Data) else None
                 out = self._derive([base] if base is not None else [], call,
                                    extra_via=[fit_map[id(f)] for f in v.via if id(f) in fit_map])
+                if v.columns is None or base is None:
+                    out.columns = v.columns if v.columns and v.columns[0] == "only" else None
+                elif v.columns[0] == "only":
+                    out.columns = v.columns
+                else:
+                    out.columns = _drop_columns(base.columns, v.columns[1])
+                out.target = v.target
                 if v.part is not None:
                     out.part = v.part
                     if v.split is not None and id(v.split) in split_outputs:
@@ -997,6 +1028,7 @@ class ScopeWalker:
                     out.test_hint = v.part == "test"
                 if base is None:
                     out.origin = "call"
+                    out.roots = fresh_roots.setdefault(v.roots, frozenset({fresh_root()}))
                 return out
             if isinstance(v, Obj):
                 obj = Obj(label=v.label, qualname=v.qualname, kind=v.kind, node=call)
@@ -1006,7 +1038,11 @@ class ScopeWalker:
 
         returned = [r for r in summary.flow.returns if r is not None]
         if returned:
-            return translate(returned[-1])
+            value = translate(returned[-1])
+            if isinstance(value, Seq):  # `return texts, labels` built from lists: data of unknown origin
+                value = Seq([self._new_data("", call, "call") if item is None or (
+                    isinstance(item, Seq) and not self._datas(item)) else item for item in value.items])
+            return value
         datas = self._datas(Seq(pos)) + self._datas(Seq(list(kw.values())))
         return self._derive(datas, call, keep_columns=False) if datas else self._new_data("", call, "call")
 
@@ -1052,9 +1088,6 @@ def _int_index(expr: cst.Subscript) -> int | None:
     return None
 
 
-def _is_single_string(expr: cst.Subscript) -> bool:
-    return len(expr.slice) == 1 and isinstance(expr.slice[0].slice, cst.Index) and string_value(
-        expr.slice[0].slice.value) is not None
 
 
 def _axis_is_columns(call: cst.Call) -> bool:
@@ -1118,15 +1151,25 @@ def _build_flows(ctx) -> list[Flow]:
     flows: list[Flow] = []
     functions = [fn for fn, parent in idx.functions]
     # summaries first (one level: a summary does not follow further calls)
+    method_summaries: dict[int, dict[str, FunctionSummary]] = {}  # class id -> "self.name" -> summary
+    owner: dict[int, int] = {}
+    for cls, parent in idx.classes:
+        if isinstance(cls.body, cst.IndentedBlock):
+            for stmt in cls.body.body:
+                if isinstance(stmt, cst.FunctionDef):
+                    owner[id(stmt)] = id(cls)
     for fn in functions:
         flow, summary = analyse_function(idx, fn)
         flows.append(flow)
-        if idx.scopes[fn].parent is idx.module_scope:
+        if id(fn) in owner:
+            method_summaries.setdefault(owner[id(fn)], {})[f"self.{fn.name.value}"] = summary
+        elif idx.scopes[fn].parent is idx.module_scope:
             summaries[fn.name.value] = summary
     # re-walk functions that call other same-file functions, now with their summaries
     for i, fn in enumerate(functions):
-        if _calls_any(idx, fn, summaries):
-            flows[i], _ = analyse_function(idx, fn, summaries)
+        own = {**summaries, **method_summaries.get(owner.get(id(fn)), {})}
+        if _calls_any(idx, fn, own):
+            flows[i], _ = analyse_function(idx, fn, own)
     module_walker = ScopeWalker(idx, idx.module_scope, summaries)
     flows.insert(0, module_walker.walk(ctx.module.body))
     return flows
@@ -1135,7 +1178,12 @@ def _build_flows(ctx) -> list[Flow]:
 def _calls_any(idx: ModuleIndex, fn: cst.FunctionDef, summaries) -> bool:
     scope = idx.scopes[fn]
     for call, s in idx.calls:
-        if s is scope and isinstance(call.func, cst.Name) and call.func.value in summaries \
-                and call.func.value != fn.name.value:
+        if s is not scope:
+            continue
+        func = call.func
+        if isinstance(func, cst.Name) and func.value in summaries and func.value != fn.name.value:
+            return True
+        if isinstance(func, cst.Attribute) and isinstance(func.value, cst.Name) and func.value.value == "self" \
+                and f"self.{func.attr.value}" in summaries and func.attr.value != fn.name.value:
             return True
     return False

@@ -60,13 +60,16 @@ class Leakage(FileCheck):
                        f"{ctx.line_of(split_node)}: test rows leak into training. Fit it on the training part "
                        "only, or put it in a Pipeline.")
 
-        for split in flow.splits:
-            for data in split.inputs:
+        splits = [(s.index, s.node, s.label, s.inputs, s.summary_call) for s in flow.splits]
+        splits += [(fs.index, fs.node, f"{fs.splitter.label}.split", [fs.data], None)
+                   for fs in flow.fold_splits if fs.data is not None]
+        for index, node, label, inputs, summary_call in splits:
+            for data in inputs:
                 for fit in data.via:
-                    if (fit.kind in _ROW_LEARNERS and fit.index < split.index and fit.data is not None
+                    if (fit.kind in _ROW_LEARNERS and fit.index < index and fit.data is not None
                             and fit.data.part is None and fit.data.roots & data.roots
-                            and not (fit.summary_call is not None and fit.summary_call is split.summary_call)):
-                        report(fit, data, split.node, split.label)
+                            and not (fit.summary_call is not None and fit.summary_call is summary_call)):
+                        report(fit, data, node, label)
         # a step fitted on the whole data, then applied to the parts of a later split of it
         for apply in flow.applies:
             data, obj = apply.data, apply.obj
@@ -83,7 +86,7 @@ class Leakage(FileCheck):
     # MLD102 ------------------------------------------------------------------------------
     def _fit_on_test(self, ctx, flow) -> None:
         for fit in flow.fits:
-            if fit.kind in ("stat", "row_wise") or fit.data is None or not _is_test(fit.data):
+            if fit.kind == "row_wise" or fit.data is None or not _is_test(fit.data):
                 continue
             why = "a test split output" if fit.data.part == "test" else (
                 f"read from '{fit.data.file_name}'" if fit.data.file_name else "named as test data")
@@ -94,9 +97,7 @@ class Leakage(FileCheck):
 
     # MLD103 ------------------------------------------------------------------------------
     def _outside_cv(self, ctx, flow) -> None:
-        runs = [(cv.node, cv.label, cv.data, cv.index) for cv in flow.cross_vals]
-        runs += [(fs.node, f"{fs.splitter.label}.split", fs.data, fs.index) for fs in flow.fold_splits]
-        for node, label, data, index in runs:
+        for node, label, data, index in [(cv.node, cv.label, cv.data, cv.index) for cv in flow.cross_vals]:
             if data is None:
                 continue
             steps = [f for f in data.via if f.kind in _ROW_LEARNERS and f.index < index and f.data is not None
