@@ -52,7 +52,8 @@ def class_validates(idx: ModuleIndex, cls: cst.ClassDef, classes: dict[str, cst.
             return True
     for base in cls.bases:
         q = idx.qualify(base.value)
-        if q is not None and (q in k["validating_bases"] or q.startswith(("pydantic.", "marshmallow.", "pandera."))):
+        if q is not None and (q in k["validating_bases"] or q.startswith(
+                ("pydantic.", "marshmallow.", "pandera.", "rest_framework.serializers.", "django.forms."))):
             return True
         name = dotted(base.value)
         if name in classes and depth < 3 and class_validates(idx, classes[name], classes, depth + 1):
@@ -80,6 +81,9 @@ def _annotation_is_raw(idx: ModuleIndex, ann: cst.BaseExpression | None) -> tupl
             results = [_annotation_is_raw(idx, i) for i in inner]
             return any(r[0] for r in results), any(r[1] for r in results)
         if short in ("list", "List", "Sequence", "tuple", "Tuple", "set", "Set") and inner:
+            item = dotted(inner[0]) or ""
+            if item in serving_knowledge()["scalar_annotations"]:
+                return True, False  # `List[float]`: any length, any meaning: the contract's raw `list`
             return _annotation_is_raw(idx, inner[0])[0], False
         if short in ("dict", "Dict", "Mapping"):
             return True, False
@@ -135,7 +139,9 @@ def _find_handlers(ctx) -> list[Handler]:
                 h.raw_params.add(name)
         handlers.append(h)
 
-    module_functions = [fn for fn, parent in idx.functions if parent is idx.module_scope]
+    methods_ids = {id(stmt) for cls, _ in idx.classes if isinstance(cls.body, cst.IndentedBlock)
+                   for stmt in cls.body.body if isinstance(stmt, cst.FunctionDef)}
+    module_functions = [fn for fn, parent in idx.functions if parent is idx.module_scope and id(fn) not in methods_ids]
     for fn in module_functions:
         for dec in fn.decorators:
             target = _decorator_target(dec)

@@ -350,6 +350,8 @@ class TaintWalker:
                 return self.raw[name]
             if self._is_request(expr.value) and expr.attr.value in self.k["raw_request_attributes"]:
                 return expr
+            if expr.attr.value in ("validated_data", "cleaned_data"):  # DRF serializer / Django form output
+                return None
             return self._taint(expr.value)
         if isinstance(expr, cst.Call):
             return self._call(expr)

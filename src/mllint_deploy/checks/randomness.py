@@ -180,6 +180,35 @@ def _init_table() -> dict[str, str]:
     return table
 
 
+def _splat_keywords(call: cst.Call, idx, scope) -> dict[str, cst.BaseExpression] | None:
+    """The keywords a `**params` splat passes, when `params` is a literal dict (`dict(a=1)` or `{"a": 1}`)."""
+    out: dict[str, cst.BaseExpression] = {}
+    for arg in call.args:
+        if arg.star == "*":
+            return None
+        if arg.star != "**":
+            continue
+        value = arg.value
+        if isinstance(value, cst.Name):
+            s, found = scope, None
+            while s is not None and found is None:
+                found = s.assigned.get(value.value, [None])[-1] if value.value in s.assigned else None
+                s = s.parent
+            value = found if found is not None else idx.module_scope.assigned.get(value.value, [None])[-1]
+        if isinstance(value, cst.Dict):
+            for el in value.elements:
+                key = getattr(el, "key", None)
+                if not isinstance(el, cst.DictElement) or not isinstance(key, cst.SimpleString):
+                    return None
+                out[key.evaluated_value] = el.value
+        elif isinstance(value, cst.Call) and dotted(value.func) == "dict" and all(
+                a.keyword is not None for a in value.args):
+            out.update({a.keyword.value: a.value for a in value.args})
+        else:
+            return None
+    return out
+
+
 def _int_constant(expr, idx, scope) -> int | None:
     """An int literal, or a name bound to one; None when unknown."""
     if isinstance(expr, cst.Integer):
@@ -269,17 +298,20 @@ class GlobalRandomness(ProjectCheck):
                 if rng not in facts.draws and keyword(call, "generator") is None and keyword(call, "seed") is None:
                     kind = "draw" if name in draws else "init"
                     facts.draws[rng] = (ctx.span(call), _spelled(call), kind)
-            elif name in estimators and not has_splat(call):
+            elif name in estimators:
                 param = estimators[name]
-                seed = None
-                for p in (param, *aliases.get(param, [])):
-                    if keyword(call, p) is not None:
-                        seed = keyword(call, p)
-                        break
+                names = (param, *aliases.get(param, []))
+                seed = next((keyword(call, p) for p in names if keyword(call, p) is not None), None)
+                if seed is None and has_splat(call):
+                    known = _splat_keywords(call, idx, scope)
+                    if known is None:
+                        continue  # `**params` we cannot read may well hold the seed
+                    seed = next((known[p] for p in names if p in known), None)
                 if not is_fixed_seed(seed, idx, scope):
                     facts.estimators.append((ctx.span(call), _spelled(call), param))
             if name in loaders and not has_splat(call):
-                if is_true(keyword(call, "shuffle")) and "torch" not in facts.draws:
+                if is_true(keyword(call, "shuffle")) and "torch" not in facts.draws \
+                        and keyword(call, "generator") is None and keyword(call, "sampler") is None:
                     facts.draws["torch"] = (ctx.span(call), _spelled(call), "loader")
                 workers = keyword(call, "num_workers")
                 init = keyword(call, "worker_init_fn")

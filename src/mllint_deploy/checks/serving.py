@@ -58,13 +58,13 @@ class Serving(FileCheck):
                                f"{shown}() in handler {where}() loads from a path or bytes taken from the request: "
                                "unpickling attacker-controlled data runs attacker code. Load models at start-up "
                                "from paths you control; let the request choose among them by a checked key.")
-                elif not load.lazy and not load.cached:
+                if not load.lazy and not load.cached and not load.loader.endswith("loads"):
                     ctx.report("MLD402", load.call,
                                f"{shown}() runs inside handler {where}(), so every request loads the model again "
                                "(slow, memory-hungry). Load it once at start-up (module level, lifespan/startup "
                                "hook, __init__/load(), or an lru_cache loader).")
             for mc in result.model_calls:
-                if id(mc.call) in done:
+                if ("MLD404", id(mc.call)) in done:
                     continue
                 missing = []
                 if mc.receiver not in models.evaluated:
@@ -73,7 +73,7 @@ class Serving(FileCheck):
                     missing.append("torch.no_grad()/torch.inference_mode()")
                 if not missing:
                     continue
-                done.add(id(mc.call))
+                done.add(("MLD404", id(mc.call)))
                 ctx.report("MLD404", mc.call,
                            f"torch model {mc.receiver} serves predictions in handler {where}() without "
                            f"{' and without '.join(missing)}: dropout and batch-norm stay in training mode and "
