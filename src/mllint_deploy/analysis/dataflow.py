@@ -513,8 +513,7 @@ class ScopeWalker:
         cols = self._subscript_strings(expr)
         keeps_columns = cols is None and len(expr.slice) == 1 and (
             isinstance(expr.slice[0].slice, cst.Slice) or isinstance(slices[0], Index)
-            or (isinstance(slices[0], Data) and bool(slices[0].roots & base.roots))
-            or isinstance(expr.slice[0].slice.value, (cst.Comparison, cst.UnaryOperation, cst.BooleanOperation)))
+            or self._is_row_mask(expr.slice[0].slice.value))
         d = self._derive([base], expr, keep_columns=keeps_columns)
         if keeps_columns and cols is None:
             d.slice_of = base
@@ -532,6 +531,20 @@ class ScopeWalker:
         else:
             d.target = base.target
         return d
+
+    def _is_row_mask(self, expr, depth: int = 0) -> bool:
+        """`df[df.age > 30]`, `df[~mask]`, `df[(a) & (b)]`, or a name bound to such a condition."""
+        if isinstance(expr, (cst.Comparison, cst.UnaryOperation, cst.BooleanOperation)):
+            return True
+        if isinstance(expr, cst.BinaryOperation) and isinstance(expr.operator, (cst.BitAnd, cst.BitOr, cst.BitXor)):
+            return True
+        if isinstance(expr, cst.Call) and isinstance(expr.func, cst.Attribute) and expr.func.attr.value in (
+                "isin", "notna", "isna", "notnull", "isnull", "between", "duplicated", "contains"):
+            return True
+        if isinstance(expr, cst.Name) and depth < 3:
+            values = self._assigned(expr.value)
+            return bool(values) and self._is_row_mask(values[-1], depth + 1)
+        return False
 
     def _single_column(self, expr: cst.Subscript) -> bool:
         """`df["price"]` or `df[TARGET]` with `TARGET = "price"`: one column, a series."""
