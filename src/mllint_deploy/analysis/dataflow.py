@@ -252,6 +252,7 @@ class ScopeWalker:
                     self._block(stmt.orelse.body.body)
         elif isinstance(stmt, (cst.For, cst.While)):
             loop_id = id(stmt)
+            it = None
             if isinstance(stmt, cst.For):
                 it = self._eval(stmt.iter)
                 self._bind_loop_target(stmt.target, it)
@@ -259,6 +260,11 @@ class ScopeWalker:
                 self._eval(stmt.test)
             self._loops.append(loop_id)
             self._block(stmt.body.body)
+            if isinstance(stmt, cst.For) and isinstance(stmt.target, cst.Name) and isinstance(it, Seq) \
+                    and 1 < len(it.items) <= 4 and all(isinstance(i, Data) for i in it.items):
+                for item in it.items[1:]:  # `for df in (train, test):` runs the body on each data set
+                    self.env[stmt.target.value] = item
+                    self._block(stmt.body.body)
             self._loops.pop()
             if stmt.orelse is not None:
                 self._block(stmt.orelse.body.body)
@@ -333,10 +339,12 @@ class ScopeWalker:
             self._assign_attribute(target, value)
 
     def _bind_name(self, name: str, value) -> None:
-        if isinstance(value, Data) and value.split is not None and value.part == "test" \
-                and value.stmt == self._stmt and _has_words(name, self.k.validation_words) \
-                and not _has_words(name, self.k.test_words):
-            value.part, value.test_hint = "val", False
+        if isinstance(value, Data) and value.split is not None and value.part in ("test", "val") \
+                and value.stmt == self._stmt:
+            if _has_words(name, self.k.test_words):
+                value.part, value.test_hint = "test", True  # named test: used as the test set
+            elif _has_words(name, self.k.validation_words):
+                value.part, value.test_hint = "val", False
         if isinstance(value, Data) and value.stmt == self._stmt and value.slice_of is not None \
                 and value.split is None:
             self._slice_part(name, value)
@@ -379,7 +387,11 @@ class ScopeWalker:
                 return items
             return [self._derive(self._datas(value), None) if self._datas(value) else None] * n
         if isinstance(value, Data):
-            return [self._derive([value], value.node, keep_columns=False) for _ in range(n)]
+            items = [self._derive([value], value.node, keep_columns=False) for _ in range(n)]
+            if value.origin in ("call", "unknown", "param"):
+                for item in items:
+                    item.origin = value.origin  # `(x_train, y_train), (x_test, y_test) = load_data()`
+            return items
         return [None] * n
 
     def _assign_item(self, target: cst.Subscript, value) -> None:
@@ -495,12 +507,16 @@ class ScopeWalker:
                 return d
         if isinstance(base, Obj) and base.kind == "search" and attr in ("best_estimator_",):
             return base
+        if isinstance(base, Stat):
+            return base  # `df["c"].mode().iloc[0]`, `.values`
         return None
 
     def _e_Subscript(self, expr: cst.Subscript):
         base = self._eval(expr.value)
         slices = [self._eval(el.slice.value) if isinstance(el.slice, cst.Index) else self._slice_effects(el.slice)
                   for el in expr.slice]
+        if isinstance(base, Stat):
+            return base  # `df["c"].mode()[0]`
         if isinstance(base, Seq):
             i = _int_index(expr)
             if i is not None and -len(base.items) <= i < len(base.items):
@@ -515,8 +531,8 @@ class ScopeWalker:
             isinstance(expr.slice[0].slice, cst.Slice) or isinstance(slices[0], Index)
             or self._is_row_mask(expr.slice[0].slice.value))
         d = self._derive([base], expr, keep_columns=keeps_columns)
-        if keeps_columns and cols is None:
-            d.slice_of = base
+        if (keeps_columns and cols is None) or (len(expr.slice) > 1 and isinstance(expr.slice[0].slice, cst.Slice)):
+            d.slice_of = base  # rows taken: `df[:800]`, `df[mask]`, `X[:n, :]`
         for s in slices:
             if isinstance(s, Index) and s.roots & base.roots:
                 d.part = s.part
@@ -763,9 +779,7 @@ class ScopeWalker:
             return Obj(label=short, qualname=qn, kind="estimator", node=call)
         if datas:
             return self._derive(datas, call, keep_columns=False)
-        if qn.split(".")[0] in ("sklearn", "datasets", "tensorflow_datasets", "torchvision", "openml", "seaborn"):
-            return self._new_data("", call, "call")
-        return None
+        return self._new_data("", call, "call")
 
     def _plain_call(self, call: cst.Call, name: str, args):
         summary = self.summaries.get(name)
@@ -807,6 +821,13 @@ class ScopeWalker:
             if scores:
                 self.env[recv_node.value] = ScoreList(scores)
                 return None
+        if method in ("append", "extend") and isinstance(recv, Seq) and isinstance(recv_node, cst.Name):
+            datas = self._datas(Seq(list(args[0])))
+            if datas:  # `x_test = []` then `x_test.append(test_data[i])`: the list holds those rows
+                collected = self._derive(datas, call, keep_columns=False)
+                collected.name = recv_node.value
+                self.env[recv_node.value] = collected
+            return None
         if isinstance(recv, Data) and (method in k.fit_methods or method in k.apply_methods):
             # a method of an object the walk could not type (a parameter, a model from a helper)
             name = dotted(recv_node) or ""
@@ -882,8 +903,13 @@ class ScopeWalker:
 
     def _data_method(self, call: cst.Call, recv: Data, method: str, args):
         k = self.k
+        if method in ("rolling", "expanding", "ewm", "groupby", "resample", "shift", "diff", "pct_change",
+                      "cumsum", "cummax", "cummin", "rank"):
+            out = self._derive([recv], call, keep_columns=method in ("shift", "diff", "pct_change"))
+            out.windowed = method not in ("shift", "diff", "pct_change")
+            return out
         if method in k.column_statistics:
-            if _axis_is_columns(call):
+            if _axis_is_columns(call) and not recv.windowed:
                 return Stat(data=recv, node=call, label=method)
             return self._derive([recv], call, keep_columns=False)
         if method == "describe":

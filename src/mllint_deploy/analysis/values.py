@@ -49,6 +49,7 @@ class Data:
     predictions_of: "Obj | None" = None
     slice_of: "Data | None" = None  # rows taken from this data (a slice, head, sample, boolean mask)
     column_of: "Data | None" = None  # the frame this column was selected from (`df["age"]`)
+    windowed: bool = False  # a rolling/expanding/grouped view: its statistics are per row, not per column
 
     def describe(self) -> str:
         if self.name:

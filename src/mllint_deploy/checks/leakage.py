@@ -85,9 +85,11 @@ class Leakage(FileCheck):
 
     # MLD102 ------------------------------------------------------------------------------
     def _fit_on_test(self, ctx, flow) -> None:
+        reported: set[int] = set()
         for fit in flow.fits:
-            if fit.kind == "row_wise" or fit.data is None or not _is_test(fit.data):
+            if fit.kind == "row_wise" or fit.data is None or not _is_test(fit.data) or id(fit.node) in reported:
                 continue
+            reported.add(id(fit.node))
             why = "a test split output" if fit.data.part == "test" else (
                 f"read from '{fit.data.file_name}'" if fit.data.file_name else "named as test data")
             fix = "transform" if fit.method == "fit_transform" else "only apply it (transform/predict)"
