@@ -17,6 +17,7 @@ _BUILTIN_MODULES = (
     "mllint_deploy.checks.randomness",
     "mllint_deploy.checks.leakage",
     "mllint_deploy.checks.serving",
+    "mllint_deploy.checks.skew",
 )
 
 
@@ -38,17 +39,19 @@ class ProjectCheck:
         raise NotImplementedError
 
 
-_CHECKS: dict[str, type] = {}
+_CHECKS: dict[str, list[type]] = {}
 _loaded = False
 plugin_errors: list[str] = []
 
 
 def register(cls: type) -> type:
-    """Class decorator: make `cls` the check for each code in `cls.codes`."""
+    """Class decorator: `cls` checks each code in `cls.codes` (a code may have a file check and a
+    project check, e.g. what one file shows and what only the whole project shows)."""
     if not cls.codes:
         raise ValueError(f"{cls.__name__} declares no codes")
     for code in cls.codes:
-        _CHECKS[code] = cls
+        if cls not in _CHECKS.setdefault(code, []):
+            _CHECKS[code].append(cls)
     return cls
 
 
@@ -65,15 +68,15 @@ def _load_plugins() -> None:
             register(obj)
 
 
-def load_checks() -> dict[str, type]:
-    """Every registered check, by code (built-ins first, then plugins)."""
+def load_checks() -> dict[str, list[type]]:
+    """Every registered check class, by code (built-ins first, then plugins)."""
     global _loaded
     if not _loaded:
         _loaded = True
         for name in _BUILTIN_MODULES:
             importlib.import_module(name)
         _load_plugins()
-    return dict(_CHECKS)
+    return {code: list(classes) for code, classes in _CHECKS.items()}
 
 
 def checks_for(codes) -> tuple[list[FileCheck], list[ProjectCheck]]:
@@ -81,9 +84,9 @@ def checks_for(codes) -> tuple[list[FileCheck], list[ProjectCheck]]:
     by_code = load_checks()
     seen: dict[type, object] = {}
     for code in sorted(codes):
-        cls = by_code.get(code)
-        if cls is not None and cls not in seen:
-            seen[cls] = cls()
+        for cls in by_code.get(code, ()):
+            if cls not in seen:
+                seen[cls] = cls()
     file_checks = [c for c in seen.values() if isinstance(c, FileCheck)]
     project_checks = [c for c in seen.values() if isinstance(c, ProjectCheck)]
     return file_checks, project_checks

@@ -24,6 +24,7 @@ class ModuleFacts:
     module: str  # dotted name from the package chain
     import_root: str  # the directory the module is importable from
     imports: set[str] = field(default_factory=set)
+    reexports: dict[str, str] = field(default_factory=dict)  # name -> what it was imported as
     calls: set[str] = field(default_factory=set)  # every resolved call anywhere in the module
     functions: dict[str, FunctionFacts] = field(default_factory=dict)
 
@@ -54,6 +55,7 @@ def build_module_facts(ctx) -> ModuleFacts:
             root = root.parent
         facts = ModuleFacts(path=ctx.path, module=module, import_root=str(root))
         facts.imports = {q for q in idx.aliases.values()} | set(idx.star_imports)
+        facts.reexports = dict(idx.aliases)
         local_funcs = {fn.name.value for fn, parent in idx.functions if parent is idx.module_scope}
         owners: dict[int, str] = {}
         for fn, parent in idx.functions:

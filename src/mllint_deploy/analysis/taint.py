@@ -45,6 +45,15 @@ class ModelCall:
     receiver: str
     no_grad: bool
     function: cst.FunctionDef
+    built_by: str | None = None  # the imported project function the model came from, if any
+
+
+@dataclass
+class ProjectCall:
+    """A handler's call to a function imported from elsewhere (followed by the project pass)."""
+
+    call: cst.Call
+    qualname: str
 
 
 @dataclass
@@ -53,6 +62,7 @@ class HandlerTaint:
     sinks: list[Sink] = field(default_factory=list)
     loads: list[Load] = field(default_factory=list)
     model_calls: list[ModelCall] = field(default_factory=list)
+    project_calls: list[ProjectCall] = field(default_factory=list)
 
 
 class ModuleModels:
@@ -65,6 +75,7 @@ class ModuleModels:
         self.torch: set[str] = set()
         self.evaluated: set[str] = set()
         self.cached_getters: set[str] = set()
+        self.from_calls: dict[str, str] = {}  # name -> imported function whose result it holds
         self.loader_names: dict[int, str] = {}
         self.torch_classes = _torch_classes(idx)
         for fn, parent in idx.functions:
@@ -95,6 +106,13 @@ class _Assignments(cst.CSTVisitor):
     def visit_Assign(self, node: cst.Assign) -> None:
         kind = self._model_kind(node.value)
         if kind is None:
+            value = node.value.expression if isinstance(node.value, cst.Await) else node.value
+            q = self.m.idx.qualify(value.func) if isinstance(value, cst.Call) else None
+            if q is not None and "." in q:
+                for t in node.targets:
+                    name = dotted(t.target)
+                    if name:
+                        self.m.from_calls[name] = q
             return
         for t in node.targets:
             name = dotted(t.target)
@@ -193,6 +211,9 @@ class TaintWalker:
         self.fn = fn
         self.scope = self.idx.scopes.get(fn)
         self.raw: dict[str, cst.CSTNode] = dict(raw)
+        self.cleaned: dict[str, cst.CSTNode] = {}  # validated, but still client-controlled (paths, bytes)
+        self._validated_source = None
+        self._probing = False
         self.requests = set(requests)
         self.follow = follow
         self.classes = classes
@@ -266,8 +287,11 @@ class TaintWalker:
             else:
                 self._block(stmt.orelse.body.body)
         if guarded and self._rejects(stmt.body.body):
+            allowlist = _is_membership(stmt.test)
             for name in guarded:
-                self.raw.pop(name, None)
+                source = self.raw.pop(name, None)
+                if source is not None and not allowlist:
+                    self.cleaned[name] = source
 
     def _rejects(self, body) -> bool:
         for stmt in body:
@@ -284,9 +308,13 @@ class TaintWalker:
 
     def _small(self, small) -> None:
         if isinstance(small, cst.Assign):
+            self._validated_source = None
             src = self._taint(small.value)
             for t in small.targets:
                 self._bind(t.target, src)
+                name = dotted(t.target)
+                if src is None and self._validated_source is not None and name:
+                    self.cleaned[name] = self._validated_source
         elif isinstance(small, cst.AnnAssign) and small.value is not None:
             self._bind(small.target, self._taint(small.value))
         elif isinstance(small, cst.AugAssign):
@@ -361,6 +389,8 @@ class TaintWalker:
             return None
         if isinstance(expr, (cst.ListComp, cst.GeneratorExp, cst.SetComp, cst.DictComp)):
             return self._comprehension(expr)
+        if isinstance(expr, cst.Subscript) and self._probing:
+            return self._taint(expr.value)
         if isinstance(expr, cst.FormattedString):
             found = None
             for part in expr.parts:
@@ -395,6 +425,18 @@ class TaintWalker:
             found = found or self._taint(e)
         return found
 
+    def _untrusted(self, expr):
+        """Client-controlled even after validation (a validated name is still the client's choice);
+        a constant table indexed by such a key is not (`MODEL_PATHS[req.region]` is an allow-list)."""
+        saved = self.raw
+        self.raw = {**self.cleaned, **self.raw}
+        self._probing = True
+        try:
+            return self._taint(expr)
+        finally:
+            self.raw = saved
+            self._probing = False
+
     def _is_request(self, expr) -> bool:
         name = dotted(expr)
         if name in self.requests:
@@ -412,17 +454,25 @@ class TaintWalker:
             if self._is_request(func.value) and func.attr.value in self.k["raw_request_attributes"]:
                 return call
             receiver_src = self._taint(func.value)
+        if self._probing:
+            return raw_arg or receiver_src
         loader = self.models.loader_names.get(id(call))
         if loader is not None:
-            self.result.loads.append(Load(call=call, loader=loader, raw_path=raw_arg is not None,
+            untrusted = raw_arg is not None or (not self._probing and any(
+                self._untrusted(a.value) is not None for a in call.args))
+            self.result.loads.append(Load(call=call, loader=loader, raw_path=untrusted,
                                           lazy=self.lazy > 0, cached=self.cached))
             return None
         if self._validates(call, q):
             for a in call.args:
                 name = dotted(a.value)
-                if name is not None:
-                    self.raw.pop(name, None)
+                if name is not None and name in self.raw:
+                    self.cleaned[name] = self.raw.pop(name)
+            if raw_arg is not None:
+                self._validated_source = raw_arg
             return None
+        if q is not None and "." in q and self.follow:
+            self.result.project_calls.append(ProjectCall(call, q))
         self._sink(call, func, q, raw_arg)
         if isinstance(func, cst.Name) and func.value in self.functions and self.follow:
             self._follow(call, self.functions[func.value], arg_sources)
@@ -450,7 +500,8 @@ class TaintWalker:
 
     def _sink(self, call: cst.Call, func, q: str | None, raw_arg) -> None:
         whole = dotted(func)
-        if isinstance(func, cst.Attribute) and q is None and whole not in self.models.names:
+        if isinstance(func, cst.Attribute) and q is None and whole not in self.models.names \
+                and whole not in self.models.from_calls:
             receiver = dotted(func.value) or ""
             method = func.attr.value
             if receiver in ("self", "cls") or self._is_request(func.value):
@@ -473,6 +524,9 @@ class TaintWalker:
                 self.result.sinks.append(Sink(call, receiver, "__call__", raw_arg))
             if receiver in self.models.torch:
                 self.result.model_calls.append(ModelCall(call, receiver, self.no_grad, self.fn))
+        elif receiver in self.models.from_calls:  # a model built by a helper in another module
+            self.result.model_calls.append(ModelCall(call, receiver, self.no_grad, self.fn,
+                                                     built_by=self.models.from_calls[receiver]))
 
     def _follow(self, call: cst.Call, fn: cst.FunctionDef, arg_sources) -> None:
         if id(fn) in self._followed or fn is self.fn:
@@ -513,6 +567,16 @@ def _only_presence(test) -> bool:
         c = test.comparisons[0]
         return isinstance(c.comparator, cst.Name) and c.comparator.value == "None"
     return False
+
+
+def _is_membership(test) -> bool:
+    """`if name not in ALLOWED_MODELS:`: an allow-list check, which does make a path or key safe."""
+    if isinstance(test, cst.BooleanOperation):
+        return _is_membership(test.left) or _is_membership(test.right)
+    if isinstance(test, cst.UnaryOperation):
+        return _is_membership(test.expression)
+    return isinstance(test, cst.Comparison) and any(
+        isinstance(c.operator, (cst.In, cst.NotIn)) for c in test.comparisons)
 
 
 def _is_lazy_test(test) -> bool:

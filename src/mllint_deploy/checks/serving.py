@@ -3,13 +3,15 @@ request-controlled paths, torch models served in training mode, MLflow models wi
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
+
 import libcst as cst
 
 from mllint_deploy.analysis.calls import has_splat, keyword
 from mllint_deploy.analysis.handlers import find_handlers, serving_knowledge
 from mllint_deploy.analysis.names import dotted
-from mllint_deploy.analysis.taint import analyse_handlers
-from mllint_deploy.registry import FileCheck, register
+from mllint_deploy.analysis.taint import HandlerTaint, ModuleModels, TaintWalker, analyse_handlers
+from mllint_deploy.registry import FileCheck, ProjectCheck, register
 
 
 def _source_text(node: cst.CSTNode) -> str:
@@ -64,8 +66,8 @@ class Serving(FileCheck):
                                "(slow, memory-hungry). Load it once at start-up (module level, lifespan/startup "
                                "hook, __init__/load(), or an lru_cache loader).")
             for mc in result.model_calls:
-                if ("MLD404", id(mc.call)) in done:
-                    continue
+                if ("MLD404", id(mc.call)) in done or mc.built_by is not None:
+                    continue  # models built in another module are judged by the project pass
                 missing = []
                 if mc.receiver not in models.evaluated:
                     missing.append(f"{mc.receiver}.eval()")
@@ -102,3 +104,109 @@ class ModelSignature(FileCheck):
                        f"{dotted(call.func)}() saves the model without signature= or input_example=: the serving "
                        "endpoint cannot check the input schema, so wrong columns or types fail late or silently. "
                        "Pass signature=infer_signature(X_train, model.predict(X_train)) or an input_example.")
+
+
+@dataclass
+class ServingFacts:
+    """What the project pass needs to follow handlers into helpers defined in other modules."""
+
+    loaders: dict[str, tuple[tuple[int, int, int, int], str]] = field(default_factory=dict)  # per-call loads
+    torch_builders: dict[str, bool] = field(default_factory=dict)  # function -> calls .eval() on the model
+    handler_calls: list[tuple[str, str]] = field(default_factory=list)  # (handler, imported function)
+    model_calls: list[tuple[tuple[int, int, int, int], str, str, bool, bool, str]] = field(default_factory=list)
+
+
+@register
+class ServingAcrossFiles(ProjectCheck):
+    """MLD402 and MLD404 where the handler and the loading helper live in different modules."""
+
+    codes = ("MLD402", "MLD404")
+
+    def collect(self, ctx) -> ServingFacts:
+        facts = ServingFacts()
+        idx = ctx.index
+        if not idx.imports_any(("joblib", "pickle", "torch", "mlflow", "keras", "tensorflow", "transformers",
+                                "onnxruntime", "xgboost", "lightgbm", "catboost", "skops", "cloudpickle", "dill",
+                                "bentoml")):
+            handlers = find_handlers(ctx)
+            if not handlers:
+                return facts
+        prefix = f"{ctx.module_name}." if ctx.module_name else ""
+        models = ModuleModels(ctx)
+        k = serving_knowledge()
+        for fn, parent in idx.functions:
+            if parent is not idx.module_scope:
+                continue
+            probe = HandlerTaint(handler=None)
+            TaintWalker(ctx, models, probe, fn, {}, set(), False, {}).run()
+            for load in probe.loads:
+                if not load.lazy and not load.cached and not load.loader.endswith("loads"):
+                    facts.loaders[prefix + fn.name.value] = (ctx.span(load.call), load.loader)
+                    break
+            torch_loads = [ld for ld in probe.loads if ld.loader in k["torch_model_sources"]]
+            if torch_loads:
+                facts.torch_builders[prefix + fn.name.value] = _calls_eval(fn)
+        handlers = find_handlers(ctx)
+        if handlers:
+            results, _ = analyse_handlers(ctx, handlers)
+            for result in results:
+                name = result.handler.node.name.value
+                facts.handler_calls.extend((name, pc.qualname) for pc in result.project_calls)
+                for mc in result.model_calls:
+                    if mc.built_by is not None:
+                        facts.model_calls.append((ctx.span(mc.call), mc.receiver, mc.built_by, mc.no_grad,
+                                                  mc.receiver in models.evaluated, name))
+        return facts
+
+    def check(self, project) -> None:
+        key = type(self).__name__
+        facts = {m.path: (m, f) for m, f in project.facts(key)}
+        reported: set[tuple[str, tuple]] = set()
+        for path, (module, f) in facts.items():
+            for handler, qualname in f.handler_calls:
+                target = project.resolve_function(qualname, module)
+                if target is None or target[0].path == path or target[0].path not in facts:
+                    continue
+                load = facts[target[0].path][1].loaders.get(target[1].qualname)
+                if load is None or (target[0].path, load[0]) in reported:
+                    continue
+                reported.add((target[0].path, load[0]))
+                span, loader = load
+                project.report(target[0].path, span, "MLD402",
+                               f"{loader.rsplit('.', 1)[-1]}() in {target[1].qualname.rsplit('.', 1)[-1]}() runs on "
+                               f"every request: handler {handler}() in {path} calls it. Load the model once at "
+                               "start-up, or cache the loader (functools.lru_cache).")
+            for span, receiver, built_by, no_grad, evaluated, handler in f.model_calls:
+                target = project.resolve_function(built_by, module)
+                if target is None or target[0].path not in facts:
+                    continue
+                builder_evals = facts[target[0].path][1].torch_builders.get(target[1].qualname)
+                if builder_evals is None:
+                    continue  # not a torch model
+                missing = []
+                if not (builder_evals or evaluated):
+                    missing.append(f"{receiver}.eval()")
+                if not no_grad:
+                    missing.append("torch.no_grad()/torch.inference_mode()")
+                if missing:
+                    project.report(path, span, "MLD404",
+                                   f"torch model {receiver} (built by {built_by.rsplit('.', 1)[-1]}() in "
+                                   f"{target[0].path}) serves predictions in handler {handler}() without "
+                                   f"{' and without '.join(missing)}: dropout and batch-norm stay in training mode. "
+                                   "Call .eval() once after loading and wrap inference in torch.inference_mode().")
+
+
+class _EvalFinder(cst.CSTVisitor):
+    def __init__(self) -> None:
+        self.found = False
+
+    def visit_Call(self, node: cst.Call) -> None:
+        if isinstance(node.func, cst.Attribute) and node.func.attr.value == "eval":
+            self.found = True
+
+
+def _calls_eval(fn: cst.FunctionDef) -> bool:
+    """Whether a model-building function puts something in eval mode before returning it."""
+    finder = _EvalFinder()
+    fn.visit(finder)
+    return finder.found
