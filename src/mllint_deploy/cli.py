@@ -69,7 +69,10 @@ def _list_rules() -> str:
 @click.option("--config", "config_file", type=click.Path(dir_okay=False), help="Read settings from this TOML file.")
 @click.option("--force-exclude", is_flag=True, help="Apply excludes to files named on the command line too.")
 @click.option("--no-cache", is_flag=True, help="Do not read or write the cache.")
-@click.option("--jobs", "-j", type=click.IntRange(min=1), default=None, help="Worker processes.")
+@click.option("--cache-dir", "cache_dir", type=click.Path(file_okay=False),
+              help="Keep the cache in DIR (default: .mllint_deploy_cache/ at the project root).")
+@click.option("--jobs", "-j", type=click.IntRange(min=1), default=None,
+              help="Worker processes (default: one per CPU; 1 lints in this process).")
 @click.option("--stdin-filename", help="The path to report for source read from stdin ('-').")
 @click.option("--strict-internal", is_flag=True, help="Exit 2 if a check fails internally on some file.")
 @click.option("--explain", "explain", metavar="CODE", help="Print a rule's documentation and exit.")
@@ -81,10 +84,13 @@ def _list_rules() -> str:
               help="Report only findings not recorded in this baseline file.")
 @click.option("--write-baseline", "write_baseline", type=click.Path(dir_okay=False),
               help="Record every current finding in FILE (the report is not printed; exit 0).")
+@click.option("--write-contract", "write_contract", type=click.Path(dir_okay=False),
+              help="Infer the feature contract (features, target, types) from the training code in PATHS, "
+                   "write it to FILE as YAML and exit.")
 @click.version_option(__version__, "--version", prog_name="mllint-deploy")
 def _command(paths, select, extend_select, ignore, fmt, output, exit_zero, statistics, quiet, config_file,
              force_exclude, no_cache, jobs, stdin_filename, strict_internal, explain, list_rules,
-             diff_ref=None, baseline_file=None, write_baseline=None):
+             diff_ref=None, baseline_file=None, write_baseline=None, write_contract=None, cache_dir=None):
     """Lint machine-learning training and serving code for leakage, unreproducible randomness,
     train/serve skew and unsafe serving. PATHS default to the current directory; '-' reads stdin."""
     from mllint_deploy.runner import known_codes, run
@@ -112,6 +118,9 @@ def _command(paths, select, extend_select, ignore, fmt, output, exit_zero, stati
         "extend_select": check_selectors(_codes(extend_select), known, "--extend-select"),
         "ignore": check_selectors(_codes(ignore), known, "--ignore"),
         "force_exclude": force_exclude,
+        "no_cache": no_cache,
+        "jobs": jobs,
+        "cache_dir": cache_dir,
     }
     settings = load_settings(paths, config_file, cli)
     where = str(settings.config_path) if settings.config_path else "config"
@@ -119,6 +128,8 @@ def _command(paths, select, extend_select, ignore, fmt, output, exit_zero, stati
         check_selectors(getattr(settings, name), known, f"{where}: {name.replace('_', '-')}")
     for glob, codes in settings.per_file_ignores:
         check_selectors(codes, known, f"{where}: per-file-ignores.{glob}")
+    if write_contract:
+        return _write_contract(write_contract, paths, settings)
     changed, known_findings = _diff_and_baseline(diff_ref, baseline_file, paths)
     result = run(paths, settings, stdin_filename)
     registry.warn_plugin_errors()
@@ -148,6 +159,20 @@ def _command(paths, select, extend_select, ignore, fmt, output, exit_zero, stati
         return 2
     if result.findings and not exit_zero:
         return 1
+    return 0
+
+
+def _write_contract(target: str, paths, settings) -> int:
+    """`--write-contract FILE`: the contract inferred from the training code, written atomically."""
+    from mllint_deploy.checks.skew import infer_contract
+    from mllint_deploy.contract import render_contract
+
+    if paths == ["-"]:
+        raise UsageError("--write-contract needs the training code as PATHS, not stdin")
+    features, target_column, source = infer_contract(paths, settings)
+    _write_atomic(target, render_contract(features, target_column, source))
+    typed = sum(1 for f in features if f.get("type") != "any")
+    click.echo(f"Wrote a contract of {len(features)} feature(s) ({typed} typed) to {target}.", err=True)
     return 0
 
 

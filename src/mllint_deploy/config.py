@@ -38,6 +38,10 @@ class Settings:
     force_exclude: bool = False
     project_root: Path = field(default_factory=Path.cwd)
     config_path: Path | None = None
+    contract: Path | None = None  # the feature contract file (MLD303), relative to the config file
+    cache_dir: Path | None = None  # default: <project root>/.mllint_deploy_cache
+    no_cache: bool = False  # --no-cache: neither read nor write the cache
+    jobs: int = 0  # --jobs: worker processes (0: one per CPU; 1: in this process)
 
 
 # key in the file -> (field name, expected kind)
@@ -48,6 +52,8 @@ _KEYS = {
     "per-file-ignores": ("per_file_ignores", "globmap"),
     "exclude": ("exclude", "strings"),
     "extend-exclude": ("extend_exclude", "strings"),
+    "contract": ("contract", "path"),
+    "cache-dir": ("cache_dir", "path"),
 }
 
 
@@ -104,6 +110,10 @@ def _parse_table(table: dict[str, Any], path: Path) -> dict[str, Any]:
         name, kind = _KEYS[key]
         if kind in ("codes", "strings"):
             values[name] = _strings(value, key, path)
+        elif kind == "path":
+            if not isinstance(value, str) or not value.strip():
+                raise ConfigError(f"{path}: '{key}' must be a path (a string)")
+            values[name] = path.resolve().parent / value
         elif kind == "globmap":
             if not isinstance(value, dict):
                 raise ConfigError(f"{path}: '{key}' must be a table of glob = [codes]")
@@ -131,4 +141,8 @@ def load_settings(paths: list[str], config: str | None, cli: dict[str, Any]) -> 
     if cli.get("extend_select"):
         values["extend_select"] = values.get("extend_select", ()) + tuple(cli["extend_select"])
     values["force_exclude"] = bool(cli.get("force_exclude"))
+    if cli.get("cache_dir"):
+        values["cache_dir"] = Path(cli["cache_dir"]).resolve()
+    values["no_cache"] = bool(cli.get("no_cache"))
+    values["jobs"] = int(cli.get("jobs") or 0)
     return Settings(project_root=root, config_path=config_path, **values)

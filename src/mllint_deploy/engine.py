@@ -16,15 +16,18 @@ from pathlib import Path
 from typing import Any
 
 import libcst as cst
-from libcst.metadata import MetadataWrapper, PositionProvider
 
+from mllint_deploy import fastcst
 from mllint_deploy.analysis.modulefacts import build_module_facts
 from mllint_deploy.analysis.names import ModuleIndex, index_module
 from dataclasses import replace
 
 from mllint_deploy.findings import Finding, context_fingerprint
 from mllint_deploy.noqa import Suppressions, parse_suppressions
-from mllint_deploy.source import UnreadableSource, decode, read_bytes
+from mllint_deploy.positions import compute_positions
+from mllint_deploy.source import UnreadableSource, check_parsable, decode, read_bytes
+
+fastcst.install()  # read-only visits without libcst's node rebuilding (same hooks, same order)
 
 SYNTAX_ERROR = "MLD001"
 
@@ -71,8 +74,7 @@ class FileContext:
 
     @cached_property
     def _positions(self):
-        wrapper = MetadataWrapper(self.module, unsafe_skip_copy=True)
-        return wrapper.resolve(PositionProvider)
+        return compute_positions(self.module)
 
     def position(self, node: cst.CSTNode):
         return self._positions[node]
@@ -136,6 +138,8 @@ def _syntax_error_finding(path: str, text: str, exc: cst.ParserSyntaxError) -> F
     python = _python_syntax_error(text)
     if python is not None:
         line, column, reason = python
+    elif _python_accepts(text):  # a libcst limitation (e.g. some tab/space indentation), not the user's
+        reason = f"{reason} (Python accepts this file; libcst, which mllint-deploy parses with, does not)"
     return _syntax_finding(path, f"cannot parse file: {reason[:160]}", line, column)
 
 
@@ -150,7 +154,16 @@ def _python_syntax_error(text: str):
     return None
 
 
+def _python_accepts(text: str) -> bool:
+    try:
+        ast.parse(text)
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return False
+    return True
+
+
 def parse(text: str) -> cst.Module:
+    check_parsable(text)  # too large or too deeply nested: refused before libcst's native parser can crash
     return cst.parse_module(text)
 
 
@@ -160,6 +173,9 @@ def lint_text(path: str, text: str, file_checks, enabled: frozenset[str], module
     result = FileResult(path=path, suppressions=parse_suppressions(text))
     try:
         module = parse(text)
+    except UnreadableSource as exc:
+        result.findings.append(_syntax_finding(path, str(exc), exc.line, exc.column))
+        return result
     except cst.ParserSyntaxError as exc:
         result.findings.append(_syntax_error_finding(path, text, exc))
         return result
@@ -175,6 +191,8 @@ def lint_text(path: str, text: str, file_checks, enabled: frozenset[str], module
             ctx.facts["module"] = build_module_facts(ctx)
         except RecursionError:
             result.internal_errors.append(f"{path}: module facts: nesting too deep to analyse")
+        except Exception as exc:
+            result.internal_errors.append(f"{path}: module facts: {type(exc).__name__}: {_one_line(exc)}")
     for check in project_checks:
         try:
             ctx.facts[type(check).__name__] = check.collect(ctx)
@@ -206,19 +224,26 @@ def _one_line(exc: BaseException) -> str:
     return text[0][:200] if text else ""
 
 
-def lint_path(path: Path, display: str, file_checks, enabled: frozenset[str], project_checks=()) -> FileResult:
-    """Read, decode and lint one file; unreadable or undecodable files become one MLD001 finding."""
-    if path.name.endswith(".ipynb"):
-        from mllint_deploy.notebook import lint_notebook_path
+def lint_path(path: Path, display: str, file_checks, enabled: frozenset[str], project_checks=(),
+              data: bytes | None = None, module_name: str | None = None) -> FileResult:
+    """Read, decode and lint one file; unreadable or undecodable files become one MLD001 finding.
 
-        return lint_notebook_path(path, display, file_checks, enabled, module_name_for(path), project_checks)
+    `data` is the file's bytes when the caller has read them already (the cache keys on them)."""
+    if module_name is None:
+        module_name = module_name_for(path)
+    if path.name.endswith(".ipynb"):
+        from mllint_deploy.notebook import lint_notebook_bytes, lint_notebook_path
+
+        if data is not None:
+            return lint_notebook_bytes(data, display, file_checks, enabled, module_name, project_checks, str(path))
+        return lint_notebook_path(path, display, file_checks, enabled, module_name, project_checks)
     try:
-        text = decode(read_bytes(str(path)))
+        text = decode(data if data is not None else read_bytes(str(path)))
     except UnreadableSource as exc:
         result = FileResult(path=display)
         result.findings.append(_syntax_finding(display, str(exc), exc.line, exc.column))
         return result
-    return lint_text(display, text, file_checks, enabled, module_name_for(path), project_checks, str(path))
+    return lint_text(display, text, file_checks, enabled, module_name, project_checks, str(path))
 
 
 def lint_stdin(display: str, file_checks, enabled: frozenset[str], project_checks=()) -> FileResult:

@@ -17,6 +17,8 @@ class Project:
         self.reportable = reportable
         self.enabled = enabled
         self.findings: list[Finding] = []
+        self.contract = None  # the run's feature contract (contract.Contract), set by the runner
+        self.contract_config = None  # the config file that declared it
         self.modules: list[ModuleFacts] = [r.facts["module"] for r in self.results]
         self._by_name: dict[str, list[ModuleFacts]] = {}
         self._by_suffix: dict[str, list[ModuleFacts]] = {}
@@ -53,8 +55,10 @@ class Project:
         suffix = self._by_suffix.get(name, [])
         return suffix[0] if len(suffix) == 1 else None
 
-    def resolve_function(self, qualname: str, importer: ModuleFacts) -> tuple[ModuleFacts, FunctionFacts] | None:
-        """A project function (`pkg.utils.seed_all`, or `pkg.mod.Class.method`) called from `importer`."""
+    def resolve_function(self, qualname: str, importer: ModuleFacts,
+                         _depth: int = 0) -> tuple[ModuleFacts, FunctionFacts] | None:
+        """A project function (`pkg.utils.seed_all`, or `pkg.mod.Class.method`) called from `importer`,
+        also through a package's re-export (`from pkg.utils.repro import seed_all` in `pkg/utils/__init__.py`)."""
         parts = qualname.split(".")
         for cut in range(len(parts) - 1, 0, -1):
             module = self.resolve_module(".".join(parts[:cut]), importer)
@@ -64,6 +68,10 @@ class Project:
             fn = module.functions.get(local)
             if fn is not None:
                 return module, fn
+            rest = parts[cut:]
+            if rest[0] in module.reexports and _depth < 3:
+                target = ".".join([module.reexports[rest[0]], *rest[1:]])
+                return self.resolve_function(target, module, _depth + 1)
             return None
         if importer.module == "" and qualname in importer.functions:
             return importer, importer.functions[qualname]

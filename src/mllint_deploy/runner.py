@@ -9,11 +9,13 @@ from pathlib import Path
 
 from mllint_deploy import registry
 from mllint_deploy.catalogue import load_catalogue
-from mllint_deploy.config import Settings
-from mllint_deploy.discovery import discover, display_path
-from mllint_deploy.engine import FileResult, lint_path, lint_stdin
+from mllint_deploy.config import ConfigError, Settings
+from mllint_deploy.contract import load_contract
+from mllint_deploy.discovery import discover
+from mllint_deploy.engine import FileResult, lint_stdin
 from mllint_deploy.findings import Finding, context_fingerprint, sort_findings
 from mllint_deploy.notebook import place_project_finding
+from mllint_deploy.parallel import call_with_big_stack, lint_files
 from mllint_deploy.project import Project
 from mllint_deploy.source import decode, read_bytes
 from mllint_deploy.selection import enabled_codes
@@ -70,11 +72,17 @@ def _git_root(start: Path) -> Path | None:
     return None
 
 
-def _run_project_checks(project_checks, results, reportable, enabled, out: RunResult) -> list[Finding]:
+def _run_project_checks(project_checks, results, reportable, enabled, out: RunResult,
+                        settings: Settings | None = None) -> list[Finding]:
     project = Project(results, reportable, enabled)
+    if settings is not None and settings.contract is not None:
+        project.contract = load_contract(settings.contract)
+        project.contract_config = settings.config_path
     for check in project_checks:
         try:
             check.check(project)
+        except ConfigError:
+            raise  # a malformed feature contract found on the way: exit 2, like any config error
         except RecursionError:
             out.internal_errors.append(f"project pass: {type(check).__name__}: nesting too deep")
         except Exception as exc:
@@ -96,21 +104,27 @@ def _fingerprinted(findings: list[Finding], texts: dict[str, list[str]]) -> list
 
 def run(paths: list[str], settings: Settings, stdin_filename: str | None = None) -> RunResult:
     enabled = resolve_enabled(settings)
+    if settings.contract is not None:
+        load_contract(settings.contract)  # a malformed contract is a config error before any work
     file_checks, project_checks = registry.checks_for(enabled)
     results: list[FileResult] = []
     files: list[Path] = []
+    context: list[FileResult] = []
     if paths == ["-"]:
-        results.append(lint_stdin(stdin_filename or "-", file_checks, enabled, project_checks))
+        results.append(call_with_big_stack(lint_stdin, stdin_filename or "-", file_checks, enabled, project_checks))
     else:
+        # one per-file phase (cache, then workers) for the files to report and, for the project
+        # pass, the facts of the rest of their project (see _context_files)
         files = discover(paths, settings)
-        for path in files:
-            results.append(lint_path(path, display_path(path), file_checks, enabled, project_checks))
+        others = _context_files(paths, files, settings) if project_checks else []
+        phase = lint_files([(p, False) for p in files] + [(p, True) for p in others], enabled, settings,
+                           file_checks, project_checks, jobs=settings.jobs, use_cache=not settings.no_cache)
+        results, context = phase[:len(files)], phase[len(files):]
     out = RunResult(files=len(results), enabled=enabled)
     reportable = {r.path for r in results}
     if project_checks:
-        context = [lint_path(p, display_path(p), [], enabled, project_checks)
-                   for p in _context_files(paths, files, settings)]
-        project_findings = _run_project_checks(project_checks, results + context, reportable, enabled, out)
+        project_findings = _run_project_checks(project_checks, results + context, reportable, enabled, out,
+                                               settings)
         by_path = {r.path: r for r in results}
         for f in _fingerprinted(project_findings, {}):
             f = place_project_finding(by_path.get(f.path), f)  # notebooks: joined text -> cell
