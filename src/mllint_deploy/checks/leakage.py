@@ -55,10 +55,14 @@ class Leakage(FileCheck):
             if id(fit.node) in reported:
                 return
             reported.add(id(fit.node))
+            if ctx.line_of(fit.node) > ctx.line_of(split_node):
+                when = (f"on all rows, test rows included, and applied to the parts of the split by {split_label} "
+                        f"at line {ctx.line_of(split_node)}")
+            else:
+                when = f"before {data.describe()} is split by {split_label} at line {ctx.line_of(split_node)}"
             ctx.report("MLD101", fit.node,
-                       f"{_fit_subject(fit, ctx)} before {data.describe()} is split by {split_label} at line "
-                       f"{ctx.line_of(split_node)}: test rows leak into training. Fit it on the training part "
-                       "only, or put it in a Pipeline.")
+                       f"{_fit_subject(fit, ctx)} {when}: test rows leak into training. Fit it on the training "
+                       "part only, or put it in a Pipeline.")
 
         splits = [(s.index, s.node, s.label, s.inputs, s.summary_call) for s in flow.splits]
         splits += [(fs.index, fs.node, f"{fs.splitter.label}.split", [fs.data], None)
@@ -79,8 +83,10 @@ class Leakage(FileCheck):
                 continue
             earlier = [f for f in obj.fits if f.index < apply.index]
             fit = earlier[-1] if earlier else None  # the fit in force when the object is applied
-            if (fit is not None and fit.index < data.split.index and fit.data is not None
-                    and fit.data.part is None and fit.data.roots & data.roots and fit.kind != "search"):
+            if (fit is not None and fit.data is not None and fit.data.part is None
+                    and fit.data.roots & data.roots and fit.kind != "search"):
+                # fitted on all rows (before the split, or after it on the whole data), then applied
+                # to the parts: the test rows shaped what the training part sees
                 report(fit, fit.data, data.split.node, data.split.label)
 
     # MLD102 ------------------------------------------------------------------------------
