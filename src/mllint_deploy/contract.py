@@ -105,10 +105,7 @@ def parse_contract(data: Any, shown: str) -> Contract:
     """Validate the loaded document; every problem is a `ContractError` naming the entry."""
     if not isinstance(data, dict):
         raise ContractError(f"{shown}: a contract must be a mapping with a 'features' list")
-    for key in data:
-        if key not in _TOP_KEYS:
-            raise ContractError(f"{shown}: unknown key '{key}' (expected {', '.join(_TOP_KEYS)})")
-    features = data.get("features")
+    features = data.get("features")  # other top-level keys (version, owner, notes...) are documentation
     if isinstance(features, dict) and features:
         # `features: {age: {type: int, min: 0}, city: str}`
         features = [{"name": k, **v} if isinstance(v, dict) else {"name": k, "type": v} if isinstance(v, str)
@@ -125,10 +122,7 @@ def parse_contract(data: Any, shown: str) -> Contract:
             raise ContractError(f"{where}: must be a mapping like {{name: age, type: int}}")
         if "_bad" in entry:
             raise ContractError(f"{shown}: feature '{entry['name']}': must be a mapping like {{type: int}} or a type")
-        for key in entry:
-            if key not in _FEATURE_KEYS:
-                raise ContractError(f"{where}: unknown key '{key}' (expected {', '.join(_FEATURE_KEYS)})")
-        name = entry.get("name")
+        name = entry.get("name")  # keys other than the known ones (description, unit, owner...) are notes
         if not isinstance(name, str) or not name.strip():
             raise ContractError(f"{where}: 'name' must be a non-empty string")
         where = f"{shown}: feature '{name}'"
@@ -139,7 +133,7 @@ def parse_contract(data: Any, shown: str) -> Contract:
         if isinstance(ftype, str):
             ftype = _TYPE_ALIASES.get(ftype.strip().lower(), ftype.strip().lower())
         if ftype not in TYPES:
-            raise ContractError(f"{where}: 'type' must be one of {', '.join(TYPES)} (got {ftype!r})")
+            ftype = "any"  # a type we do not model (e.g. `decimal`, `uint8`): the name is still checked
         lo, hi = entry.get("min"), entry.get("max")
         if "range" in entry:
             rng = entry["range"]
@@ -167,6 +161,8 @@ def parse_contract(data: Any, shown: str) -> Contract:
             raise ContractError(f"{where}: 'nullable' must be true or false")
         out.append(Feature(name=name, type=ftype, min=lo, max=hi, values=values, required=required))
     target = data.get("target", data.get("label"))
+    if isinstance(target, dict):  # `target: {name: is_fraud, type: int}`
+        target = target.get("name")
     if target is not None:
         if not isinstance(target, str) or not target.strip():
             raise ContractError(f"{shown}: 'target' must be a column name (a string)")

@@ -841,6 +841,8 @@ class Tracer:
         attr = e.attr.value
         if attr in ("loc", "iloc") and base.kind in ("frame", "param"):
             return replace(base, kind="loc", key=attr)
+        if attr == "loc" and base.kind == "unknown":  # a frame from a helper: `.loc[:, FEATURES]` still fixes columns
+            return Val("loc", key="loc")
         if attr in self.k.array_attributes and base.kind in ("frame", "field"):
             if base.kind == "field" or base.loose:
                 return Val("array", raw=base.raw)
