@@ -35,7 +35,6 @@ import io
 import os
 import pickle
 import sys
-import tempfile
 import time
 from functools import lru_cache
 from pathlib import Path
@@ -71,15 +70,32 @@ def default_cache_dir(settings) -> Path:
 
 @lru_cache(maxsize=None)
 def _package_digest() -> str:
-    """The tool's own code: an edited check (or an editable install) never reuses stale entries."""
-    h = hashlib.sha256()
+    """The tool's own code. An installed release is identified by its version; a source checkout or
+    an editable install (where the code changes under the same version) by the content of its
+    modules, so an edited check never reuses stale entries."""
     root = Path(__file__).resolve().parent
-    for path in sorted(root.rglob("*.py")):
-        h.update(path.relative_to(root).as_posix().encode())
-        try:
-            h.update(path.read_bytes())
-        except OSError:
-            h.update(b"?")
+    if root.parent.name in ("site-packages", "dist-packages"):
+        return "release"
+    h = hashlib.sha256()
+
+    def add(directory: str) -> None:
+        with os.scandir(directory) as listing:
+            for entry in sorted(listing, key=lambda e: e.name):
+                if entry.is_dir(follow_symlinks=False):
+                    if entry.name != "__pycache__" and not entry.name.startswith("."):
+                        add(entry.path)
+                elif entry.name.endswith(".py"):
+                    h.update(os.path.relpath(entry.path, root).encode() + b"\0")
+                    try:
+                        with open(entry.path, "rb") as fh:
+                            h.update(fh.read())
+                    except OSError:
+                        h.update(b"?")
+
+    try:
+        add(str(root))
+    except OSError:
+        h.update(b"unreadable")
     return h.hexdigest()
 
 
@@ -227,10 +243,10 @@ class Cache:
 
     @staticmethod
     def _write_atomic(path: Path, payload: bytes) -> None:
-        fd, tmp = tempfile.mkstemp(prefix=".tmp-", dir=path.parent)
+        """Write to a new temporary file beside `path`, then rename it over `path`."""
+        tmp = path.parent / f".tmp-{os.getpid()}-{os.urandom(6).hex()}"
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o644)
         try:
-            if hasattr(os, "fchmod"):
-                os.fchmod(fd, 0o644)  # mkstemp's 0600 would hide entries from a shared checkout's other users
             with os.fdopen(fd, "wb") as fh:
                 fh.write(payload)
             os.replace(tmp, path)

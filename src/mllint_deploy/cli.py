@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import sys
-import tempfile
 
 import click
 
@@ -27,6 +26,8 @@ def _codes(values) -> list[str]:
 
 
 def _write_atomic(path: str, text: str) -> None:
+    import tempfile  # only when writing a file: the import costs a pre-commit run a few ms
+
     directory = os.path.dirname(os.path.abspath(path)) or "."
     fd, tmp = tempfile.mkstemp(prefix=".mllint-deploy-", dir=directory)
     try:
@@ -218,11 +219,16 @@ def run_cli(argv=None) -> int:
         click.echo("mllint-deploy: interrupted", err=True)
         rc = 130
     except (UsageError, ConfigError, SelectorError, CatalogueError) as exc:
-        click.echo(f"mllint-deploy: error: {exc}", err=True)
+        click.echo(f"mllint-deploy: error: {_one_line(exc)}", err=True)
         rc = 2
     except BrokenPipeError:
         rc = 0
     except Exception as exc:  # never a traceback: one line, exit 2
-        click.echo(f"mllint-deploy: internal error: {type(exc).__name__}: {exc}", err=True)
+        click.echo(f"mllint-deploy: internal error: {type(exc).__name__}: {_one_line(exc)}", err=True)
         rc = 2
     return rc if isinstance(rc, int) else 0
+
+
+def _one_line(exc: BaseException) -> str:
+    """The message on one line (a YAML or TOML error spans several: where, then what)."""
+    return " ".join(str(exc).split())

@@ -3,26 +3,26 @@
 libcst's `CSTNode.visit` always rebuilds every node it passes through (it calls each node's
 `_visit_and_replace_children`, which constructs and validates a new node), even for a read-only
 `CSTVisitor` whose result is the original tree. `CSTNode.children` is built the same way. On the
-scikit-learn benchmark corpus that rebuilding costs several times the parse itself.
+scikit-learn benchmark corpus that rebuilding cost more than the parse itself.
 
 This module walks the original nodes in exactly the order libcst visits them and calls the same
-visitor hooks (`on_visit`, `on_visit_attribute`, `on_leave_attribute`, `on_leave`), so a
-`CSTVisitor` sees the same calls with the same nodes; it only skips the construction of the
-copies that a read-only visitor throws away. The order of a node's fields is read once per class
-from libcst's own `_visit_and_replace_children` (the `visit_*(self, "field", ...)` calls, in
-source order). A class whose order cannot be read keeps libcst's own path.
+`visit_X` / `leave_X` methods, so a `CSTVisitor` sees the same calls with the same nodes; it only
+skips building the copies that a read-only visitor throws away.
 
-`install()` routes `CSTNode.visit` for `CSTVisitor`s and `CSTNode.children` through this walk;
-transformers and any other visitor keep libcst's implementation. tests/test_fastcst.py checks,
-over the fixtures and a sample of real code, that every hook call and every `children` list is
-identical to libcst's.
+The order of a node class's fields is learnt from libcst itself, once per class: the first node of
+that class is asked to `_visit_and_replace_children` with a recording visitor, which notes each
+field libcst visits (`on_visit_attribute`). A field libcst skips when it is None (an f-string's
+`format_spec`) is noted as such, and a node where such a field is set takes libcst's own path.
+
+`install()` routes `CSTNode.visit` and `CSTNode.children` through this walk. Transformers, and
+visitors that customise dispatch (`on_visit`, `on_leave`, attribute hooks such as
+`visit_Call_func`), keep libcst's implementation. tests/test_fastcst.py checks, over the fixtures
+and a syntax sample, that every hook call and every `children` list is identical to libcst's.
 """
 
 from __future__ import annotations
 
-import ast
-import inspect
-import textwrap
+import os
 import weakref
 from typing import Any
 
@@ -36,85 +36,81 @@ except Exception:  # pragma: no cover - layout of another libcst version
     CSTTypedVisitorFunctions = CSTVisitor
 
 _ORIGINAL_VISIT = CSTNode.visit
+_ORIGINAL_MODULE_VISIT = cst.Module.visit
 _ORIGINAL_CHILDREN = CSTNode.children
-_VISIT_HELPERS = {
-    "visit_required", "visit_optional", "visit_sentinel", "visit_iterable", "visit_sequence",
-    "visit_body_iterable", "visit_body_sequence",
-}
 
-# node class -> tuple of (field name, attribute hooks only when the value is not None), or None
-# when the class must use libcst's own path
-_FIELD_ORDER: dict[type, tuple[tuple[str, bool], ...] | None] = {}
-_NAMES: dict[type, tuple[str, ...] | bool] = {}  # the same, field names only (False: libcst's path)
-# visitor class -> (uses attribute hooks, {node class name: (visit function, leave function)})
+# node class -> (visited field names in libcst's order, fields libcst skips when they are None),
+# or None when libcst's own path must be used for that class
+_ORDER: dict[type, tuple[tuple[str, ...], tuple[str, ...]] | None] = {}
+# visitor class -> {node class name: (visit method name, leave method name)}, or None for visitors
+# that need libcst's own path
 _VISITOR_PLAN: "weakref.WeakKeyDictionary[type, Any]" = weakref.WeakKeyDictionary()
 _installed = False
 
 
-def _read_field_order(cls: type) -> tuple[tuple[str, bool], ...] | None:
-    """The fields `cls._visit_and_replace_children` visits, in order, read from its source."""
-    method = None
-    for klass in cls.__mro__:
-        if "_visit_and_replace_children" in vars(klass):
-            method = vars(klass)["_visit_and_replace_children"]
-            break
-    if method is None:
+class _FieldRecorder(CSTVisitor):
+    """Notes the fields libcst visits on one node, without descending into them."""
+
+    def __init__(self) -> None:
+        self.fields: list[str] = []
+
+    def on_visit(self, node: CSTNode) -> bool:
+        return False
+
+    def on_leave(self, original_node: CSTNode) -> None:
         return None
-    if method is BaseLeaf.__dict__.get("_visit_and_replace_children"):
-        return ()
+
+    def on_visit_attribute(self, node: CSTNode, attribute: str) -> None:
+        self.fields.append(attribute)
+
+
+def _learn_order(node: CSTNode):
+    cls = type(node)
+    if isinstance(node, BaseLeaf):  # a leaf has no children, whatever its fields hold
+        _ORDER[cls] = ((), ())
+        return _ORDER[cls]
+    recorder = _FieldRecorder()
     try:
-        tree = ast.parse(textwrap.dedent(inspect.getsource(method)))
-    except (OSError, TypeError, SyntaxError):
+        node._visit_and_replace_children(recorder)
+    except Exception:  # cannot learn this class: libcst's own path for it
+        _ORDER[cls] = None
         return None
-    calls = []
-    guarded: set[str] = set()
-    for node in ast.walk(tree):
-        if isinstance(node, ast.IfExp):
-            # `visit_sequence(self, "format_spec", ...) if format_spec is not None else None`:
-            # libcst calls no attribute hook at all when the value is None
-            for sub in ast.walk(node.body):
-                if _helper_field(sub) and not _helper_field_in(node.orelse):
-                    guarded.add(_helper_field(sub))
-        field = _helper_field(node)
-        if field:
-            calls.append((node.lineno, node.col_offset, field))
-    order: list[tuple[str, bool]] = []
-    seen: set[str] = set()
-    for _, _, field in sorted(calls):
-        if field not in seen:
-            seen.add(field)
-            order.append((field, field in guarded))
-    return tuple(order)
+    names = tuple(dict.fromkeys(recorder.fields))
+    # fields that hold None here and that libcst did not visit: they may be visited when set
+    skipped = tuple(
+        name for name in getattr(cls, "__dataclass_fields__", {})
+        if name not in names and getattr(node, name, 0) is None
+    )
+    order = (names, skipped)
+    _ORDER[cls] = order
+    return order
 
 
-def _helper_field(node: ast.AST) -> str | None:
-    if (isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id in _VISIT_HELPERS
-            and len(node.args) >= 2 and isinstance(node.args[1], ast.Constant)
-            and isinstance(node.args[1].value, str)):
-        return node.args[1].value
-    return None
-
-
-def _helper_field_in(expr: ast.AST) -> bool:
-    return any(_helper_field(sub) for sub in ast.walk(expr))
-
-
-def field_order(cls: type) -> tuple[tuple[str, bool], ...] | None:
-    try:
-        return _FIELD_ORDER[cls]
-    except KeyError:
-        order = _read_field_order(cls)
-        _FIELD_ORDER[cls] = order
-        return order
+def _order_of(node: CSTNode):
+    """The field names to walk for this node, or None for libcst's own path."""
+    cls = type(node)
+    order = _ORDER[cls] if cls in _ORDER else _learn_order(node)
+    if order is None:
+        return None
+    names, skipped = order
+    for name in skipped:
+        value = getattr(node, name)
+        if value is None:
+            continue
+        if isinstance(value, str):  # a text field (`Newline.value`, `Index.star`), never a child
+            _ORDER[cls] = (names, tuple(n for n in skipped if n != name))
+            continue
+        return None  # a node here: libcst visits it in a place we did not see
+    return names
 
 
 def children(node: CSTNode) -> list[CSTNode]:
     """`node.children` without rebuilding the node: its direct child nodes in source order."""
-    order = field_order(type(node))
-    if order is None:
+    names = _order_of(node)
+    if names is None:
         return _ORIGINAL_CHILDREN.fget(node)
     out: list[CSTNode] = []
-    for name, _ in order:
+    for name in names:
         value = getattr(node, name)
         kind = value.__class__
         if kind is tuple or kind is list:
@@ -125,20 +121,21 @@ def children(node: CSTNode) -> list[CSTNode]:
 
 
 def _visitor_plan(visitor: CSTVisitor):
-    """Per visitor class: whether it uses attribute hooks, and its real `visit_X`/`leave_X` methods.
+    """Per visitor class: its real `visit_X` / `leave_X` method names by node class name.
 
-    None when the visitor customises dispatch itself (overrides `on_visit`/`on_leave`, or holds hook
-    functions on the instance): then every hook is called through the visitor's own methods."""
+    None when the visitor customises dispatch (overrides `on_visit`, `on_leave` or an attribute
+    hook, defines `visit_X_attr` methods, or holds hook functions on the instance)."""
     cls = type(visitor)
     try:
         plan = _VISITOR_PLAN[cls]
     except KeyError:
         plan = None
-        if cls.on_visit is CSTVisitor.on_visit and cls.on_leave is CSTVisitor.on_leave:
-            attribute_hooks = (cls.on_visit_attribute is not CSTVisitor.on_visit_attribute
-                               or cls.on_leave_attribute is not CSTVisitor.on_leave_attribute)
+        if (cls.on_visit is CSTVisitor.on_visit and cls.on_leave is CSTVisitor.on_leave
+                and cls.on_visit_attribute is CSTVisitor.on_visit_attribute
+                and cls.on_leave_attribute is CSTVisitor.on_leave_attribute):
             names: dict[str, list] = {}
             seen: set[str] = set()
+            attribute_hooks = False
             for klass in cls.__mro__:
                 if klass is CSTVisitor or klass is CSTTypedVisitorFunctions or klass is object:
                     break
@@ -154,7 +151,8 @@ def _visitor_plan(visitor: CSTVisitor):
                         attribute_hooks = True
                         continue
                     names.setdefault(node_name, [None, None])[0 if kind == "visit" else 1] = name
-            plan = (attribute_hooks, {k: (v[0], v[1]) for k, v in names.items()})
+            if not attribute_hooks:
+                plan = {k: (v[0], v[1]) for k, v in names.items()}
         _VISITOR_PLAN[cls] = plan
     if plan is None:
         return None
@@ -167,27 +165,27 @@ def _visitor_plan(visitor: CSTVisitor):
 def walk(node: CSTNode, visitor: CSTVisitor) -> None:
     """Visit `node` and its subtree with a read-only visitor, as `node.visit(visitor)` would."""
     plan = _visitor_plan(visitor)
-    if plan is None or plan[0]:
-        _walk_hooks(node, visitor)
+    if plan is None:
+        _ORIGINAL_VISIT(node, visitor)
         return
-    methods = plan[1]
     bound: dict[type, tuple[Any, Any]] = {}
 
     def visit(n: CSTNode) -> None:
         cls = type(n)
         hooks = bound.get(cls)
         if hooks is None:
-            names = methods.get(cls.__name__)
+            names = plan.get(cls.__name__)
             hooks = (getattr(visitor, names[0]) if names and names[0] else None,
                      getattr(visitor, names[1]) if names and names[1] else None)
             bound[cls] = hooks
         enter, leave = hooks
         if enter is None or enter(n) is not False:
-            names = _NAMES.get(cls)
+            order = _ORDER.get(cls, False)
+            if order and not order[1]:
+                names = order[0]
+            else:
+                names = _order_of(n)
             if names is None:
-                order = field_order(cls)
-                names = _NAMES[cls] = tuple(name for name, _ in order) if order is not None else False
-            if names is False:
                 for child in _ORIGINAL_CHILDREN.fget(n):
                     visit(child)
             else:
@@ -207,28 +205,6 @@ def walk(node: CSTNode, visitor: CSTVisitor) -> None:
     visit(node)
 
 
-def _walk_hooks(node: CSTNode, visitor: CSTVisitor) -> None:
-    """The general walk: every hook through the visitor's own `on_*` methods."""
-    if visitor.on_visit(node):
-        order = field_order(type(node))
-        if order is None:
-            node._visit_and_replace_children(visitor)
-        else:
-            for name, guarded in order:
-                value = getattr(node, name)
-                if guarded and value is None:
-                    continue
-                visitor.on_visit_attribute(node, name)
-                kind = value.__class__
-                if kind is tuple or kind is list:
-                    for child in value:
-                        _walk_hooks(child, visitor)
-                elif value is not None and kind is not MaybeSentinel:
-                    _walk_hooks(value, visitor)
-                visitor.on_leave_attribute(node, name)
-    visitor.on_leave(node)
-
-
 def _visit(self, visitor):
     if isinstance(visitor, CSTVisitor):
         walk(self, visitor)
@@ -237,19 +213,18 @@ def _visit(self, visitor):
 
 
 def _module_visit(self, visitor):
-    if isinstance(visitor, CSTVisitor):
+    if isinstance(visitor, CSTVisitor) and _visitor_plan(visitor) is not None:
         walk(self, visitor)
         return self
     return _ORIGINAL_MODULE_VISIT(self, visitor)
 
 
-_ORIGINAL_MODULE_VISIT = cst.Module.visit
-
-
 def install() -> None:
-    """Route read-only visits and `children` through the fast walk (idempotent)."""
+    """Route read-only visits and `children` through the fast walk (idempotent).
+
+    MLLINT_DEPLOY_SLOW_CST=1 in the environment keeps libcst's own implementation (for comparison)."""
     global _installed
-    if _installed or "MLLINT_DEPLOY_SLOW_CST" in __import__("os").environ:
+    if _installed or os.environ.get("MLLINT_DEPLOY_SLOW_CST"):
         return
     _installed = True
     CSTNode.visit = _visit
@@ -264,4 +239,3 @@ def uninstall() -> None:
     cst.Module.visit = _ORIGINAL_MODULE_VISIT
     CSTNode.children = _ORIGINAL_CHILDREN
     _installed = False
-

@@ -22,7 +22,6 @@ crash with it). It has no effect on in-process linting (`--jobs 1`) and is not m
 
 from __future__ import annotations
 
-import multiprocessing
 import os
 import pickle
 import signal
@@ -30,7 +29,6 @@ import sys
 import threading
 from collections import deque
 from dataclasses import dataclass
-from multiprocessing.connection import wait
 from pathlib import Path
 
 from mllint_deploy import cache as cache_mod
@@ -66,19 +64,41 @@ class Task:
 
 
 # -- running on a big stack ----------------------------------------------------------------------
+_limit_lock = threading.Lock()
+_limit_users = 0
+_limit_saved = 0
+
+
+def _raise_limit() -> None:
+    global _limit_users, _limit_saved
+    with _limit_lock:
+        if _limit_users == 0:
+            _limit_saved = sys.getrecursionlimit()
+            sys.setrecursionlimit(max(_limit_saved, RECURSION_LIMIT))
+        _limit_users += 1
+
+
+def _restore_limit() -> None:
+    """The limit is the interpreter's: the last big-stack thread to finish puts the old one back."""
+    global _limit_users
+    with _limit_lock:
+        _limit_users -= 1
+        if _limit_users == 0:
+            sys.setrecursionlimit(_limit_saved)
+
+
 def call_with_big_stack(fn, *args):
     """`fn(*args)` on a thread with a large stack and recursion limit (the caller waits for it)."""
     outcome: list = []
 
     def target():
-        old_limit = sys.getrecursionlimit()
-        sys.setrecursionlimit(max(old_limit, RECURSION_LIMIT))
+        _raise_limit()
         try:
             outcome.append((True, fn(*args)))
         except BaseException as exc:  # handed to the caller's thread
             outcome.append((False, exc))
         finally:
-            sys.setrecursionlimit(old_limit)
+            _restore_limit()
 
     try:
         previous = threading.stack_size(STACK_BYTES)
@@ -101,8 +121,11 @@ def call_with_big_stack(fn, *args):
 
 
 # -- linting one file --------------------------------------------------------------------------
-def _lint_task(task: Task, file_checks, project_checks, enabled, cache) -> tuple[FileResult, bytes]:
-    """The per-file phase for one file; whatever goes wrong becomes an internal error of that file."""
+def _lint_task(task: Task, file_checks, project_checks, enabled, cache,
+               pickled: bool = True) -> tuple[FileResult, bytes | None]:
+    """The per-file phase for one file; whatever goes wrong becomes an internal error of that file.
+
+    Returns the result and, when `pickled` (a worker sends it) or there is a cache, its pickle."""
     path = Path(task.path)
     try:
         try:
@@ -118,7 +141,15 @@ def _lint_task(task: Task, file_checks, project_checks, enabled, cache) -> tuple
         result = FileResult(path=task.display,
                             internal_errors=[f"{task.display}: per-file phase: {type(exc).__name__}: {reason}"])
         data = None
-    payload = cache_mod.dumps(result)
+    payload = None
+    if pickled or cache is not None:
+        try:
+            payload = cache_mod.dumps(result)
+        except Exception as exc:  # a plugin's facts that cannot be pickled: report, never kill the worker
+            result = FileResult(path=task.display, internal_errors=[
+                f"{task.display}: per-file phase: result cannot be pickled: {type(exc).__name__}: {exc}"[:300]])
+            payload = cache_mod.dumps(result)
+            data = None
     if cache is not None and data is not None and not result.internal_errors:
         # keyed on the bytes actually linted (the file may have changed since the main process read it)
         cache.store(cache.key(data, task.display, str(path), task.module_name, task.facts_only), payload)
@@ -128,14 +159,39 @@ def _lint_task(task: Task, file_checks, project_checks, enabled, cache) -> tuple
 def _lint_inline(tasks: list[Task], results: list, file_checks, project_checks, enabled, cache) -> None:
     def work():
         for task in tasks:
-            results[task.index] = _lint_task(task, file_checks, project_checks, enabled, cache)[0]
+            results[task.index] = _lint_task(task, file_checks, project_checks, enabled, cache, pickled=False)[0]
 
     call_with_big_stack(work)
 
 
 # -- worker processes --------------------------------------------------------------------------
-def _worker_main(conn, enabled, cache) -> None:
-    """A worker: build the checks once, then lint each task it receives until told to stop."""
+def _die_with(parent: int) -> None:
+    """Linux: the kernel kills this worker when the main process dies, even mid-file (SIGKILL,
+    OOM killer, a CI timeout): an orphan must not go on burning a CPU on a file nobody waits for."""
+    if not sys.platform.startswith("linux"):
+        return
+    try:
+        import ctypes
+
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+    except Exception:
+        return
+    if os.getppid() != parent:  # it died before the request took effect
+        os._exit(1)
+
+
+def _worker_main(conn, enabled, cache, parent: int, inherited: tuple[int, ...] = ()) -> None:
+    """A worker: build the checks once, then lint each task it receives until told to stop.
+
+    `inherited`: the main process's ends of the other workers' pipes, which a forked worker holds
+    copies of; closed, so that each worker sees end-of-file when the main process goes away."""
+    _die_with(parent)
+    for fd in inherited:
+        try:
+            os.close(fd)
+        except OSError:
+            pass
     try:
         signal.signal(signal.SIGINT, signal.SIG_IGN)  # the main process handles Ctrl-C and stops us
     except (ValueError, OSError):
@@ -155,6 +211,9 @@ def _worker_main(conn, enabled, cache) -> None:
             if task is None:
                 return
             if crash_on is not None and crash_on in task.path:
+                import faulthandler
+
+                faulthandler.disable()  # no traceback dump for a simulated crash
                 os.abort()  # test-only: simulate a native crash on this file
             conn.send_bytes(_lint_task(task, file_checks, project_checks, enabled, cache)[1])
 
@@ -163,6 +222,8 @@ def _worker_main(conn, enabled, cache) -> None:
 
 
 def _context():
+    import multiprocessing
+
     methods = multiprocessing.get_all_start_methods()
     if "fork" in methods and sys.platform.startswith("linux"):
         return multiprocessing.get_context("fork")  # cheap start: the package is already imported
@@ -170,10 +231,11 @@ def _context():
 
 
 class _Worker:
-    def __init__(self, ctx, enabled, cache):
+    def __init__(self, ctx, enabled, cache, others: tuple[int, ...] = ()):
         self.conn, child = ctx.Pipe(duplex=True)
-        self.proc = ctx.Process(target=_worker_main, args=(child, enabled, cache), daemon=True,
-                                name="mllint-deploy-worker")
+        inherited = others if ctx.get_start_method() == "fork" else ()
+        self.proc = ctx.Process(target=_worker_main, args=(child, enabled, cache, os.getpid(), inherited),
+                                daemon=True, name="mllint-deploy-worker")
         self.proc.start()
         child.close()
         self.in_flight: deque[Task] = deque()
@@ -206,6 +268,8 @@ def _crash_reason(exitcode) -> str:
 
 def _lint_in_workers(tasks: list[Task], results: list, n_workers: int, enabled, cache, file_checks,
                      project_checks) -> None:
+    from multiprocessing.connection import wait
+
     ctx = _context()
     queue = deque(sorted(tasks, key=lambda t: -t.size))  # largest first: the workers finish together
     workers: list[_Worker] = []
@@ -216,7 +280,8 @@ def _lint_in_workers(tasks: list[Task], results: list, n_workers: int, enabled, 
             worker.send(queue.popleft())
 
     def start() -> None:
-        worker = _Worker(ctx, enabled, cache)
+        others = tuple(w.conn.fileno() for w in workers if not w.done)
+        worker = _Worker(ctx, enabled, cache, others)
         workers.append(worker)
         feed(worker)
 
@@ -323,7 +388,9 @@ def lint_files(files: list[tuple[Path, bool]], enabled: frozenset[str], settings
                 size = 0
         tasks.append(Task(index, str(path), display, module_name, facts_only, size))
     n_workers = min(jobs or default_jobs(), len(tasks))
-    if n_workers <= 1:
+    if not tasks:
+        pass
+    elif n_workers <= 1:
         _lint_inline(tasks, results, file_checks, project_checks, enabled, cache)
     else:
         _lint_in_workers(tasks, results, n_workers, enabled, cache, file_checks, project_checks)

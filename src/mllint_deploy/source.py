@@ -140,16 +140,35 @@ def check_parsable(text: str) -> None:
         raise UnreadableSource("cannot parse file: nested too deeply for Python to compile") from None
     except ValueError:
         return
-    longest = max((len(node.values) for node in ast.walk(tree) if isinstance(node, ast.BoolOp)), default=0)
+    depth, longest = _depth_and_longest_boolop(tree)
+    if depth > MAX_AST_DEPTH:  # what CPython's compiler refuses at its default recursion limit
+        raise UnreadableSource("cannot parse file: nested too deeply for Python to compile")
     if longest > MAX_BOOL_OPERANDS:  # flat for CPython, but libcst nests them and overflows its stack
         raise UnreadableSource(f"cannot parse file: {longest:,} operands chained with and/or in one expression "
                                f"(libcst, the parser mllint-deploy uses, handles at most {MAX_BOOL_OPERANDS:,})")
+
+
+def _depth_and_longest_boolop(tree: ast.AST) -> tuple[int, int]:
+    """The syntax tree's depth and its longest and/or chain, walked without recursion. The depth is
+    measured here rather than left to a RecursionError, whose threshold moves with the caller's
+    recursion limit (the lint thread raises it): the verdict must not depend on where the file ran."""
+    deepest = longest = 0
+    stack = [(tree, 1)]
+    while stack:
+        node, depth = stack.pop()
+        if depth > deepest:
+            deepest = depth
+        if isinstance(node, ast.BoolOp) and len(node.values) > longest:
+            longest = len(node.values)
+        stack.extend((child, depth + 1) for child in ast.iter_child_nodes(node))
+    return deepest, longest
 
 
 _BRACKET = re.compile(r"[][(){}]")
 _UNARY_RUN = re.compile(r"[-+~](?:\s*[-+~]){499}")
 _CHAIN_WORDS = ("lambda", "not ", "await ", "**", " if ", "elif", " and ", " or ", " + ", " - ", " * ", " | ", " & ")
 MAX_BOOL_OPERANDS = 4000
+MAX_AST_DEPTH = 2990  # CPython 3.11's compiler fails on deeper trees at its default recursion limit
 _PY2_EXCEPT = re.compile(r"^[ \t]*except[ \t]+[^\s(:#][^:#\n]*,", re.MULTILINE)
 MAX_LINE = 5000
 
