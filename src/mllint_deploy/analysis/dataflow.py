@@ -150,6 +150,7 @@ class ScopeWalker:
             columns=first.columns if keep_columns and first is not None and len(parents) == 1 else None,
             target=first.target if first is not None and len(parents) == 1 else None,
             split=first.split if first is not None and all(p.split is first.split for p in parents) else None,
+            subset=bool(parents) and all(p.subset or p.part is not None for p in parents),
             stmt=self._stmt,
         )
 
@@ -531,8 +532,11 @@ class ScopeWalker:
             isinstance(expr.slice[0].slice, cst.Slice) or isinstance(slices[0], Index)
             or self._is_row_mask(expr.slice[0].slice.value))
         d = self._derive([base], expr, keep_columns=keeps_columns)
-        if (keeps_columns and cols is None) or (len(expr.slice) > 1 and isinstance(expr.slice[0].slice, cst.Slice)):
+        first = expr.slice[0].slice
+        if (keeps_columns and cols is None and not _whole_slice(first)) or (
+                len(expr.slice) > 1 and isinstance(first, cst.Slice) and not _whole_slice(first)):
             d.slice_of = base  # rows taken: `df[:800]`, `df[mask]`, `X[:n, :]`
+            d.subset = True
         for s in slices:
             if isinstance(s, Index) and s.roots & base.roots:
                 d.part = s.part
@@ -545,7 +549,7 @@ class ScopeWalker:
                 d.target = None
             d.column_of = base
         else:
-            d.target = base.target
+            d.target = base.target if keeps_columns else None  # `X[:, 0]` is not the column `X` names
         return d
 
     def _is_row_mask(self, expr, depth: int = 0) -> bool:
@@ -951,6 +955,7 @@ class ScopeWalker:
             out.columns = None
         elif method in ("sample", "head", "tail", "query", "nlargest", "nsmallest"):
             out.slice_of = recv
+            out.subset = True
         elif method not in ("copy", "fillna", "dropna", "drop_duplicates", "sort_index", "select_dtypes", "astype", "reset_index", "to_numpy", "replace", "rename", "clip",
                             "interpolate", "ffill", "bfill", "round", "abs", "where", "mask", "assign", "reindex",
                             "filter", "to_frame", "squeeze", "ravel", "flatten", "reshape", "tolist", "toarray",
@@ -1112,6 +1117,11 @@ def _shares_rows(fit: Fit, data: Data) -> bool:
 
 def _truthy(expr) -> bool:
     return isinstance(expr, cst.Name) and expr.value == "True"
+
+
+def _whole_slice(sl) -> bool:
+    """`X[:, 1:]`: the `:` keeps every row."""
+    return isinstance(sl, cst.Slice) and sl.lower is None and sl.upper is None and sl.step is None
 
 
 def _int_index(expr: cst.Subscript) -> int | None:

@@ -49,6 +49,7 @@ class Data:
     predictions_of: "Obj | None" = None
     slice_of: "Data | None" = None  # rows taken from this data (a slice, head, sample, boolean mask)
     column_of: "Data | None" = None  # the frame this column was selected from (`df["age"]`)
+    subset: bool = False  # some rows of a larger data set (a slice, a split part): not "all rows"
     windowed: bool = False  # a rolling/expanding/grouped view: its statistics are per row, not per column
 
     def describe(self) -> str:

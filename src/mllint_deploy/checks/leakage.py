@@ -12,6 +12,11 @@ _ML_IMPORTS = ("sklearn", "imblearn", "xgboost", "lightgbm", "catboost", "keras"
                "category_encoders", "feature_engine", "pandas", "numpy", "scipy", "statsmodels", "cuml")
 
 
+def _all_rows(d: Data) -> bool:
+    """Data that is not a split part nor a slice of something larger."""
+    return d.part is None and not d.subset
+
+
 def _is_test(d: Data | None) -> bool:
     return d is not None and (d.part == "test" or (d.part is None and d.test_hint))
 
@@ -51,11 +56,11 @@ class Leakage(FileCheck):
     def _fit_before_split(self, ctx, flow) -> None:
         reported: set[int] = set()
 
-        def report(fit: Fit, data: Data, split_node, split_label: str) -> None:
+        def report(fit: Fit, data: Data, split_node, split_label: str, after: bool = False) -> None:
             if id(fit.node) in reported:
                 return
             reported.add(id(fit.node))
-            if ctx.line_of(fit.node) > ctx.line_of(split_node):
+            if after:
                 when = (f"on all rows, test rows included, and applied to the parts of the split by {split_label} "
                         f"at line {ctx.line_of(split_node)}")
             else:
@@ -68,10 +73,10 @@ class Leakage(FileCheck):
         splits += [(fs.index, fs.node, f"{fs.splitter.label}.split", [fs.data], None)
                    for fs in flow.fold_splits if fs.data is not None]
         for index, node, label, inputs, summary_call in splits:
-            for data in inputs:
+            for data in inputs[:1]:  # the features; a shifted or encoded target (`y - y.min()`) is harmless
                 for fit in data.via:
                     if (fit.kind in _ROW_LEARNERS and fit.index < index and fit.data is not None
-                            and fit.data.part is None and fit.data.roots & data.roots
+                            and _all_rows(fit.data) and fit.data.roots & data.roots
                             and not (fit.summary_call is not None and fit.summary_call is summary_call)):
                         report(fit, data, node, label)
         # a step fitted on the whole data, then applied to the parts of a later split of it
@@ -83,11 +88,11 @@ class Leakage(FileCheck):
                 continue
             earlier = [f for f in obj.fits if f.index < apply.index]
             fit = earlier[-1] if earlier else None  # the fit in force when the object is applied
-            if (fit is not None and fit.data is not None and fit.data.part is None
+            if (fit is not None and fit.data is not None and _all_rows(fit.data)
                     and fit.data.roots & data.roots and fit.kind != "search"):
                 # fitted on all rows (before the split, or after it on the whole data), then applied
                 # to the parts: the test rows shaped what the training part sees
-                report(fit, fit.data, data.split.node, data.split.label)
+                report(fit, fit.data, data.split.node, data.split.label, after=fit.index > data.split.index)
 
     # MLD102 ------------------------------------------------------------------------------
     def _fit_on_test(self, ctx, flow) -> None:
@@ -98,6 +103,12 @@ class Leakage(FileCheck):
             reported.add(id(fit.node))
             why = "a test split output" if fit.data.part == "test" else (
                 f"read from '{fit.data.file_name}'" if fit.data.file_name else "named as test data")
+            if fit.kind == "stat":
+                ctx.report("MLD102", fit.node,
+                           f"{fit.label} is computed on test data {fit.data.describe()} ({why}) and applied to it: "
+                           "the test set is no longer processed like unseen data. Compute the statistic on the "
+                           "training part and reuse it for the test part.")
+                continue
             fix = "transform" if fit.method == "fit_transform" else "only apply it (transform/predict)"
             ctx.report("MLD102", fit.node,
                        f"{fit.label}.{fit.method}() learns from test data {fit.data.describe()} ({why}): the "
