@@ -341,7 +341,8 @@ def render(report: dict) -> str:
     row("bare libcst parse, 1 process", "floor_1", f"{r['floor_1']['wall'] / floor:.2f}x floor")
     row("bare libcst parse, 2 processes (floor)", "floor_2", "1.00x floor")
     row(f"cold run, {report['jobs']} workers, --no-cache", "cold", f"{cold / floor:.2f}x floor")
-    row(f"cold run, {report['jobs']} workers, fresh cache", "cold_cache", f"{r['cold_cache']['wall'] / floor:.2f}x floor")
+    row(f"cold run, {report['jobs']} workers, fresh cache", "cold_cache",
+        f"{r['cold_cache']['wall'] / floor:.2f}x floor")
     row("warm run, nothing changed", "warm", f"{100 * r['warm']['wall'] / cold:.1f}% of cold")
     row("one file changed", "one_file", f"{100 * r['one_file']['wall'] / cold:.1f}% of cold")
     small_ratio = r["small"]["wall"] / r["small_floor"]["wall"]

@@ -239,7 +239,9 @@ def test_hooks_and_children_identical_to_libcst():
 def test_transformers_keep_libcst_behaviour():
     class Rename(cst.CSTTransformer):
         def leave_Name(self, original_node, updated_node):
-            return updated_node.with_changes(value=updated_node.value.upper()) if updated_node.value == "x" else updated_node
+            if updated_node.value == "x":
+                return updated_node.with_changes(value="X")
+            return updated_node
 
     module = cst.parse_module("x = 1\nprint(x)\n")
     assert module.visit(Rename()).code == "X = 1\nprint(X)\n"

@@ -130,10 +130,18 @@ def _settings_fingerprint(settings) -> str:
     return "\n".join(parts)
 
 
+def _libcst_version() -> str:
+    try:
+        from libcst._version import __version__ as version
+    except ImportError:  # pragma: no cover - another layout
+        version = getattr(libcst, "__version__", "") or str(getattr(libcst, "__file__", ""))
+    return str(version)
+
+
 def run_salt(settings, enabled, checks) -> str:
     h = hashlib.sha256()
     for part in (
-        FORMAT, __version__, sys.version, getattr(libcst, "__version__", ""),
+        FORMAT, __version__, sys.version, _libcst_version(),
         _package_digest(), _check_code_digest(checks), knowledge_digest(), ",".join(sorted(enabled)),
         _settings_fingerprint(settings),
     ):
@@ -184,19 +192,23 @@ class Cache:
 
     def _prune(self) -> None:
         """Remove the entries of configurations (versions, selections) unused for a month."""
-        import shutil
-
         now = time.time()
         try:
-            siblings = [p for p in self.root.iterdir() if p.is_dir() and p.name.startswith("v") and p != self.entries]
+            siblings = [p for p in self.root.iterdir()
+                        if p.name.startswith("v") and p != self.entries and p.is_dir() and not p.is_symlink()]
         except OSError:
             return
         for directory in siblings:
             try:
                 used = (directory / _USED_MARK).stat().st_mtime
             except OSError:
-                used = directory.stat().st_mtime if directory.exists() else now
+                try:
+                    used = directory.stat().st_mtime
+                except OSError:
+                    continue
             if now - used > _PRUNE_AFTER:
+                import shutil
+
                 shutil.rmtree(directory, ignore_errors=True)
 
     # -- keys --------------------------------------------------------------------------------

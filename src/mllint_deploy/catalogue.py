@@ -137,7 +137,9 @@ def _write_snapshot(cache_dir: Path, snapshot: Path, docs: dict[str, Any]) -> No
 
 
 def _load_yaml(path: Path) -> Any:
-    root = rules_dir()
+    """`rules/X.yaml` or `rules/knowledge/X.yaml`, parsed (the root is taken from the path: resolving
+    rules_dir() again for every file costs more than the read)."""
+    root = path.parent.parent if path.parent.name == "knowledge" else path.parent
     docs = _parsed_rules(root)
     if docs is not None:
         try:

@@ -35,8 +35,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from mllint_deploy.config import ConfigError
 
 if sys.version_info >= (3, 11):
@@ -187,6 +185,8 @@ def load_contract(path: Path | str) -> Contract:
         except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
             raise ContractError(f"{shown}: invalid TOML: {_one_line(exc)}") from None
     else:
+        import yaml  # here, not at the top: importing PyYAML costs every run ~10 ms
+
         try:
             doc = yaml.safe_load(data.decode("utf-8"))
         except (yaml.YAMLError, UnicodeDecodeError) as exc:
@@ -274,6 +274,8 @@ def render_contract(features: list[dict], target: str | None, source: str) -> st
 
 
 def _scalar(value) -> str:
+    import yaml
+
     text = yaml.safe_dump(value, default_flow_style=True, allow_unicode=True).strip()
     if text.endswith("\n..."):
         text = text[: -len("\n...")]
