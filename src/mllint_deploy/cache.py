@@ -42,6 +42,7 @@ from pathlib import Path
 import libcst
 
 from mllint_deploy import __version__
+from mllint_deploy.atomic import write_atomic
 from mllint_deploy.catalogue import knowledge_digest
 
 CACHE_DIR_NAME = ".mllint_deploy_cache"
@@ -255,19 +256,7 @@ class Cache:
 
     @staticmethod
     def _write_atomic(path: Path, payload: bytes) -> None:
-        """Write to a new temporary file beside `path`, then rename it over `path`."""
-        tmp = path.parent / f".tmp-{os.getpid()}-{os.urandom(6).hex()}"
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o644)
-        try:
-            with os.fdopen(fd, "wb") as fh:
-                fh.write(payload)
-            os.replace(tmp, path)
-        except BaseException:
-            try:
-                os.unlink(tmp)
-            except OSError:
-                pass
-            raise
+        write_atomic(path, payload, prefix=".tmp-")
 
 
 def dumps(result) -> bytes:

@@ -8,6 +8,7 @@ import sys
 import click
 
 from mllint_deploy import __version__, registry
+from mllint_deploy.atomic import write_atomic
 from mllint_deploy.catalogue import CatalogueError, load_catalogue
 from mllint_deploy.config import ConfigError, load_settings
 from mllint_deploy.reporters import FORMATS
@@ -26,20 +27,7 @@ def _codes(values) -> list[str]:
 
 
 def _write_atomic(path: str, text: str) -> None:
-    import tempfile  # only when writing a file: the import costs a pre-commit run a few ms
-
-    directory = os.path.dirname(os.path.abspath(path)) or "."
-    fd, tmp = tempfile.mkstemp(prefix=".mllint-deploy-", dir=directory)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
-            fh.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
+    write_atomic(path, text.encode("utf-8"))
 
 
 def _list_rules() -> str:

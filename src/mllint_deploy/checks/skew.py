@@ -1153,7 +1153,7 @@ class TrainServeSkew(ProjectCheck):
                 b = other.statements[i] if i < len(other.statements) else None
                 if a is None or b is None or a[0] != b[0]:
                     here = f"line {a[1]}" if a else "the end of the body"
-                    there = self.where(site.module, b[1]) if b else f"the end of the training copy"
+                    there = self.where(site.module, b[1]) if b else "the end of the training copy"
                     detail = f" (first difference: {here} here vs {there})"
                     break
             if not detail and fn.signature != other.signature:
