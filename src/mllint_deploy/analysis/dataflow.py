@@ -19,6 +19,7 @@ import libcst as cst
 
 from mllint_deploy.analysis.calls import is_false, keyword, positional, string_value
 from mllint_deploy.analysis.names import ModuleIndex, ScopeInfo, dotted
+from mllint_deploy.analysis.walk import OrderedWalk
 from mllint_deploy.analysis.values import (
     Apply, CrossVal, Data, Fit, Flow, FoldSplit, Index, Obj, Score, ScoreList, Selection, Seq, Split, Stat,
     ValidationUse, fresh_root, name_words,
@@ -93,7 +94,7 @@ class FunctionSummary:
         self.param_roots = param_roots
 
 
-class ScopeWalker:
+class ScopeWalker(OrderedWalk):
     """Walks one scope's statements in order and builds its `Flow`."""
 
     def __init__(self, idx: ModuleIndex, scope: ScopeInfo, summaries: dict[str, FunctionSummary] | None = None,
@@ -234,60 +235,29 @@ class ScopeWalker:
         self.flow.env = self.env
         return self.flow
 
-    def _block(self, body) -> None:
-        for stmt in body:
-            self._statement(stmt)
-
     def _statement(self, stmt) -> None:
         self._stmt += 1
-        if isinstance(stmt, cst.SimpleStatementLine):
-            for small in stmt.body:
-                self._small(small)
-        elif isinstance(stmt, cst.If):
+        super()._statement(stmt)
+
+    def _expression(self, expr):
+        return self._eval(expr)
+
+    def _loop(self, stmt) -> None:
+        it = None
+        if isinstance(stmt, cst.For):
+            it = self._eval(stmt.iter)
+            self._bind_loop_target(stmt.target, it)
+        else:
             self._eval(stmt.test)
-            self._block(stmt.body.body)
-            if stmt.orelse is not None:
-                if isinstance(stmt.orelse, cst.If):
-                    self._statement(stmt.orelse)
-                else:
-                    self._block(stmt.orelse.body.body)
-        elif isinstance(stmt, (cst.For, cst.While)):
-            loop_id = id(stmt)
-            it = None
-            if isinstance(stmt, cst.For):
-                it = self._eval(stmt.iter)
-                self._bind_loop_target(stmt.target, it)
-            else:
-                self._eval(stmt.test)
-            self._loops.append(loop_id)
-            self._block(stmt.body.body)
-            if isinstance(stmt, cst.For) and isinstance(stmt.target, cst.Name) and isinstance(it, Seq) \
-                    and 1 < len(it.items) <= 4 and all(isinstance(i, Data) for i in it.items):
-                for item in it.items[1:]:  # `for df in (train, test):` runs the body on each data set
-                    self.env[stmt.target.value] = item
-                    self._block(stmt.body.body)
-            self._loops.pop()
-            if stmt.orelse is not None:
-                self._block(stmt.orelse.body.body)
-        elif isinstance(stmt, cst.With):
-            for item in stmt.items:
-                v = self._eval(item.item)
-                if item.asname is not None:
-                    self._bind(item.asname.name, v, item.item)
-            self._block(stmt.body.body)
-        elif isinstance(stmt, cst.Try) or type(stmt).__name__ == "TryStar":
-            self._block(stmt.body.body)
-            for h in stmt.handlers:
-                self._block(h.body.body)
-            if stmt.orelse is not None:
-                self._block(stmt.orelse.body.body)
-            if stmt.finalbody is not None:
-                self._block(stmt.finalbody.body.body)
-        elif isinstance(stmt, cst.Match):
-            self._eval(stmt.subject)
-            for case in stmt.cases:
-                self._block(case.body.body)
-        # function and class definitions are scopes of their own
+        self._loops.append(id(stmt))
+        self._block(stmt.body.body)
+        if isinstance(stmt, cst.For) and isinstance(stmt.target, cst.Name) and isinstance(it, Seq) \
+                and 1 < len(it.items) <= 4 and all(isinstance(i, Data) for i in it.items):
+            for item in it.items[1:]:  # `for df in (train, test):` runs the body on each data set
+                self.env[stmt.target.value] = item
+                self._block(stmt.body.body)
+        self._loops.pop()
+        self._else(stmt)
 
     def _small(self, small) -> None:
         if isinstance(small, cst.Assign):

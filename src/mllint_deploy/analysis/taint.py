@@ -17,6 +17,7 @@ import libcst as cst
 
 from mllint_deploy.analysis.handlers import Handler, class_validates, serving_knowledge
 from mllint_deploy.analysis.names import ModuleIndex, dotted
+from mllint_deploy.analysis.walk import OrderedWalk
 
 _MODEL_WORDS = ("model", "clf", "classifier", "regressor", "estimator", "pipe", "predictor", "net", "booster",
                 "session", "sess", "scaler", "encoder", "vectorizer", "preprocessor", "transformer", "explainer")
@@ -198,7 +199,7 @@ def loader_name(idx: ModuleIndex, call: cst.Call, scope=None) -> str | None:
     return None
 
 
-class TaintWalker:
+class TaintWalker(OrderedWalk):
     """Walks one function with some names raw; records sinks, loads and model calls."""
 
     def __init__(self, ctx, models: ModuleModels, result: HandlerTaint, fn: cst.FunctionDef,
@@ -228,51 +229,16 @@ class TaintWalker:
         body = self.fn.body.body if isinstance(self.fn.body, cst.IndentedBlock) else [self.fn.body]
         self._block(body)
 
-    def _block(self, body) -> None:
-        for stmt in body:
-            self._statement(stmt)
+    def _expression(self, expr):
+        return self._taint(expr)
 
-    def _statement(self, stmt) -> None:
-        if isinstance(stmt, cst.SimpleStatementLine):
-            for small in stmt.body:
-                self._small(small)
-        elif isinstance(stmt, cst.If):
-            self._if(stmt)
-        elif isinstance(stmt, (cst.For, cst.While)):
-            if isinstance(stmt, cst.For):
-                source = self._taint(stmt.iter)
-                self._bind(stmt.target, source)
-            else:
-                self._taint(stmt.test)
-            self._block(stmt.body.body)
-            if stmt.orelse is not None:
-                self._block(stmt.orelse.body.body)
-        elif isinstance(stmt, cst.With):
-            entered = False
-            for item in stmt.items:
-                ctx_expr = item.item
-                q = self.idx.qualify(ctx_expr.func) if isinstance(ctx_expr, cst.Call) else None
-                if q in self.k["torch_no_grad"]:
-                    entered = True
-                src = self._taint(ctx_expr)
-                if item.asname is not None:
-                    self._bind(item.asname.name, src)
-            before = self.no_grad
-            self.no_grad = self.no_grad or entered
-            self._block(stmt.body.body)
-            self.no_grad = before
-        elif isinstance(stmt, cst.Try) or type(stmt).__name__ == "TryStar":
-            self._block(stmt.body.body)
-            for h in stmt.handlers:
-                self._block(h.body.body)
-            if stmt.orelse is not None:
-                self._block(stmt.orelse.body.body)
-            if stmt.finalbody is not None:
-                self._block(stmt.finalbody.body.body)
-        elif isinstance(stmt, cst.Match):
-            self._taint(stmt.subject)
-            for case in stmt.cases:
-                self._block(case.body.body)
+    def _with(self, stmt: cst.With) -> None:
+        entered = any(isinstance(item.item, cst.Call) and self.idx.qualify(item.item.func) in self.k["torch_no_grad"]
+                      for item in stmt.items)
+        before = self.no_grad
+        self.no_grad = self.no_grad or entered
+        super()._with(stmt)
+        self.no_grad = before
 
     def _if(self, stmt: cst.If) -> None:
         guarded = self._names_in(stmt.test) & set(self.raw) if not _only_presence(stmt.test) else set()
@@ -281,11 +247,7 @@ class TaintWalker:
         self.lazy += lazy
         self._block(stmt.body.body)
         self.lazy -= lazy
-        if stmt.orelse is not None:
-            if isinstance(stmt.orelse, cst.If):
-                self._if(stmt.orelse)
-            else:
-                self._block(stmt.orelse.body.body)
+        self._else(stmt)
         if guarded and self._rejects(stmt.body.body):
             allowlist = _is_membership(stmt.test)
             for name in guarded:
@@ -330,7 +292,7 @@ class TaintWalker:
             for name in guarded:
                 self.raw.pop(name, None)
 
-    def _bind(self, target, source) -> None:
+    def _bind(self, target, source, value_node=None) -> None:
         if isinstance(target, cst.Name):
             if source is not None:
                 self.raw[target.value] = source
