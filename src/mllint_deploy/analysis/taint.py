@@ -19,8 +19,6 @@ from mllint_deploy.analysis.handlers import Handler, class_validates, serving_kn
 from mllint_deploy.analysis.names import ModuleIndex, dotted
 from mllint_deploy.analysis.walk import OrderedWalk
 
-_MODEL_WORDS = ("model", "clf", "classifier", "regressor", "estimator", "pipe", "predictor", "net", "booster",
-                "session", "sess", "scaler", "encoder", "vectorizer", "preprocessor", "transformer", "explainer")
 
 
 @dataclass
@@ -95,7 +93,7 @@ class ModuleModels:
         if name in self.names or name in self.torch:
             return True
         last = name.rsplit(".", 1)[-1].lower()
-        return any(w in last for w in _MODEL_WORDS)
+        return any(w in last for w in serving_knowledge()["model_name_words"])
 
 
 class _Assignments(cst.CSTVisitor):

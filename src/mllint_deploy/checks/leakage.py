@@ -4,12 +4,11 @@ from __future__ import annotations
 
 from mllint_deploy.analysis.dataflow import module_flows
 from mllint_deploy.analysis.values import Data, Fit, Obj
+from mllint_deploy.catalogue import knowledge
 from mllint_deploy.registry import FileCheck, register
 
 _ROW_LEARNERS = frozenset({"transformer", "selector", "vectorizer", "resampler", "function", "stat"})
 _MODELS = frozenset({"estimator", "unknown", "pipeline", "search"})
-_ML_IMPORTS = ("sklearn", "imblearn", "xgboost", "lightgbm", "catboost", "keras", "tensorflow", "torch",
-               "category_encoders", "feature_engine", "pandas", "numpy", "scipy", "statsmodels", "cuml")
 
 
 def _all_rows(d: Data) -> bool:
@@ -28,7 +27,7 @@ def _fit_subject(fit: Fit, ctx) -> str:
 
 
 def _applies_to(ctx) -> bool:
-    return ctx.index.imports_any(_ML_IMPORTS)
+    return ctx.index.imports_any(knowledge("leakage").get("ml_imports", ()))
 
 
 @register

@@ -125,9 +125,7 @@ class ServingAcrossFiles(ProjectCheck):
     def collect(self, ctx) -> ServingFacts:
         facts = ServingFacts()
         idx = ctx.index
-        if not idx.imports_any(("joblib", "pickle", "torch", "mlflow", "keras", "tensorflow", "transformers",
-                                "onnxruntime", "xgboost", "lightgbm", "catboost", "skops", "cloudpickle", "dill",
-                                "bentoml")):
+        if not idx.imports_any(serving_knowledge()["model_libraries"]):
             handlers = find_handlers(ctx)
             if not handlers:
                 return facts
