@@ -11,6 +11,7 @@ Library knowledge (which classes fit, split, resample...) comes from `rules/know
 
 from __future__ import annotations
 
+import builtins
 import functools
 from dataclasses import replace
 from itertools import count
@@ -35,6 +36,7 @@ _SELECT_FUNCS = frozenset({"max", "min", "sorted", "argmax", "argmin", "nanargma
 _SELECT_METHODS = frozenset({"idxmax", "idxmin", "sort_values", "nlargest", "nsmallest", "max", "min", "argmax",
                              "argmin", "index", "rank"})
 _FALSY = ("None", "False")
+_BUILTINS = frozenset(dir(builtins))
 
 
 class Knowledge:
@@ -139,11 +141,12 @@ class ScopeWalker(OrderedWalk):
             if f not in via:
                 via.append(f)
         first = parents[0] if parents else None
+        unknown = bool(parents) and all(p.origin in ("param", "unknown", "call") for p in parents)
         return Data(
             name="",
             node=node,
             roots=roots,
-            origin="derived",
+            origin="call" if unknown else "derived",  # derived from data of unknown origin: still unknown
             part=parts.pop() if len(parts) == 1 else None,
             via=tuple(via),
             test_hint=bool(parents) and all(p.test_hint for p in parents),
@@ -440,7 +443,7 @@ class ScopeWalker(OrderedWalk):
         name = expr.value
         if name in self.env:
             return self.env[name]
-        if name in _FALSY or name == "True" or name in self._callables:
+        if name in _FALSY or name == "True" or name in self._callables or name in _BUILTINS:
             return None
         qn = self.idx.qualify(expr, self.scope)
         if qn is not None and (qn.split(".")[0] in self.k.ml_roots or "." not in qn):
@@ -752,8 +755,16 @@ class ScopeWalker(OrderedWalk):
         if short[:1].isupper() and qn.split(".")[0] in k.ml_roots:
             return Obj(label=short, qualname=qn, kind="estimator", node=call)
         if datas:
-            return self._derive(datas, call, keep_columns=False)
+            return self._opaque_result(datas, call)
         return self._new_data("", call, "call")
+
+    def _opaque_result(self, datas: list[Data], call) -> Data:
+        """What a function we cannot see into returns from these arguments: rows derived from them, of
+        unknown origin when the arguments themselves are (so `test = load(cfg.path)` may say test)."""
+        out = self._derive(datas, call, keep_columns=False)
+        if all(d.origin in ("param", "unknown", "call") for d in datas):
+            out.origin = "call"
+        return out
 
     def _plain_call(self, call: cst.Call, name: str, args):
         summary = self.summaries.get(name)
@@ -775,7 +786,7 @@ class ScopeWalker(OrderedWalk):
         if name in ("list", "tuple") and args[0]:
             return args[0][0]
         if datas:
-            return self._derive(datas, call, keep_columns=False)
+            return self._opaque_result(datas, call)
         if name in self.env and isinstance(self.env[name], Obj):
             return None
         return self._new_data("", call, "call")
@@ -831,7 +842,10 @@ class ScopeWalker(OrderedWalk):
             if obj.kind == "search":
                 cv = self._pending_cv.get(id(obj))
                 self._cross_val(call, f"{obj.label}.fit", data, cv)
-            fit = self._record_fit(call, obj.label, obj.kind, method, data, target, obj)
+            kind = obj.kind
+            if kind == "unknown" and method in ("fit_transform", "fit_resample", "fit_on_texts", "adapt"):
+                kind = "transformer"  # a project class with fit_transform is a transformer
+            fit = self._record_fit(call, obj.label, kind, method, data, target, obj)
             self._validation_keywords(call, args)
             if method in ("fit_transform", "fit_predict"):
                 if data is None:
@@ -881,7 +895,26 @@ class ScopeWalker(OrderedWalk):
                       "cumsum", "cummax", "cummin", "rank"):
             out = self._derive([recv], call, keep_columns=method in ("shift", "diff", "pct_change"))
             out.windowed = method not in ("shift", "diff", "pct_change")
+            out.grouped = method == "groupby"
             return out
+        if method == "transform" and recv.grouped and string_value(positional(call, 0)) in k.column_statistics:
+            # `df.groupby("merchant")["is_fraud"].transform("mean")`: a per-group statistic of every row
+            stat = Stat(data=recv, node=call, label=f"group {string_value(positional(call, 0))}")
+            return self._derive([recv], call, keep_columns=False, extra_via=[self._stat_fit(stat, call)])
+        lambdas = [a.value for a in call.args if isinstance(a.value, cst.Lambda)]
+        if lambdas and method in ("assign", "apply", "transform", "pipe", "map", "agg"):
+            lambda_fits = []
+            for lam in lambdas:  # `df.assign(z=lambda d: (d.x - d.x.mean()) / d.x.std())`
+                saved = dict(self.env)
+                for p in lam.params.params:
+                    self.env[p.name.value] = recv
+                result = self._eval(lam.body)
+                self.env = saved
+                lambda_fits += [f for d in self._datas(Seq([result])) for f in d.via
+                                if f.kind == "stat" and f not in recv.via]
+            if lambda_fits:
+                out = self._derive([recv], call, keep_columns=method != "apply", extra_via=lambda_fits)
+                return out
         if method in k.column_statistics:
             if _axis_is_columns(call) and not recv.windowed:
                 return Stat(data=recv, node=call, label=method)
@@ -1045,7 +1078,10 @@ class ScopeWalker(OrderedWalk):
                     out.roots = fresh_roots.setdefault(v.roots, frozenset({fresh_root()}))
                 return out
             if isinstance(v, Obj):
-                obj = Obj(label=v.label, qualname=v.qualname, kind=v.kind, node=call)
+                # a splitter keeps its own line (where `shuffle=True` is written); a fitted object is
+                # fitted at the call
+                obj = Obj(label=v.label, qualname=v.qualname, kind=v.kind,
+                          node=v.node if v.kind == "splitter" else call, shuffle=v.shuffle)
                 obj.fits = [fit_map[id(f)] for f in v.fits if id(f) in fit_map]
                 return obj
             return v

@@ -50,7 +50,8 @@ class Data:
     slice_of: "Data | None" = None  # rows taken from this data (a slice, head, sample, boolean mask)
     column_of: "Data | None" = None  # the frame this column was selected from (`df["age"]`)
     subset: bool = False  # some rows of a larger data set (a slice, a split part): not "all rows"
-    windowed: bool = False  # a rolling/expanding/grouped view: its statistics are per row, not per column
+    windowed: bool = False
+    grouped: bool = False  # a `groupby` view  # a rolling/expanding/grouped view: its statistics are per row, not per column
 
     def describe(self) -> str:
         if self.name:
