@@ -505,6 +505,7 @@ class ScopeWalker(OrderedWalk):
             isinstance(expr.slice[0].slice, cst.Slice) or isinstance(slices[0], Index)
             or self._is_row_mask(expr.slice[0].slice.value))
         d = self._derive([base], expr, keep_columns=keeps_columns)
+        d.grouped, d.windowed = base.grouped, base.windowed  # `df.groupby("k")["col"]` is still grouped
         first = expr.slice[0].slice
         if (keeps_columns and cols is None and not _whole_slice(first)) or (
                 len(expr.slice) > 1 and isinstance(first, cst.Slice) and not _whole_slice(first)):
@@ -722,7 +723,7 @@ class ScopeWalker(OrderedWalk):
                 obj.fits = []
                 self._pending_cv[id(obj)] = args[1].get("cv")
             if kind == "pipeline":
-                obj.kind = "pipeline"
+                obj.selects_columns = _selects_columns(args)
             return obj
         if qn in k.fitting_functions:
             data = self._arg(args, 0, "X")
@@ -757,6 +758,14 @@ class ScopeWalker(OrderedWalk):
         if datas:
             return self._opaque_result(datas, call)
         return self._new_data("", call, "call")
+
+    def _test_path_argument(self, call: cst.Call) -> bool:
+        """`load(HOLDOUT_CSV)`: a helper given a file path whose name says test/holdout."""
+        for a in call.args:
+            name = self._path_words(a.value)
+            if name and "." in name and _has_words(name.rsplit(".", 1)[0], self.k.test_words):
+                return True
+        return False
 
     def _opaque_result(self, datas: list[Data], call) -> Data:
         """What a function we cannot see into returns from these arguments: rows derived from them, of
@@ -1076,6 +1085,8 @@ class ScopeWalker(OrderedWalk):
                 if base is None:
                     out.origin = "call"
                     out.roots = fresh_roots.setdefault(v.roots, frozenset({fresh_root()}))
+                    out.time_ordered = v.time_ordered
+                    out.test_hint = out.test_hint or v.test_hint or self._test_path_argument(call)
                 return out
             if isinstance(v, Obj):
                 # a splitter keeps its own line (where `shuffle=True` is written); a fitted object is
@@ -1087,8 +1098,9 @@ class ScopeWalker(OrderedWalk):
             return v
 
         returned = [r for r in summary.flow.returns if r is not None]
+        shuffling = [r for r in returned if isinstance(r, Obj) and r.kind == "splitter" and r.shuffle]
         if returned:
-            value = translate(returned[-1])
+            value = translate(shuffling[0] if shuffling else returned[-1])
             if isinstance(value, Seq):  # `return texts, labels` built from lists: data of unknown origin
                 value = Seq([self._new_data("", call, "call") if item is None or (
                     isinstance(item, Seq) and not self._datas(item)) else item for item in value.items])
@@ -1103,6 +1115,21 @@ class _SplitOutputs(Seq):
     def __init__(self, items):
         super().__init__(items)
         self.split = items[0].split if items else None
+
+
+def _selects_columns(args) -> bool:
+    """A pipeline whose ColumnTransformer drops unlisted columns sees only the columns it names."""
+    stack = list(args[0]) + list(args[1].values())
+    while stack:
+        v = stack.pop()
+        if isinstance(v, Seq):
+            stack.extend(v.items)
+        elif isinstance(v, Obj) and (v.qualname or "").rsplit(".", 1)[-1] in (
+                "ColumnTransformer", "make_column_transformer") and isinstance(v.node, cst.Call):
+            remainder = keyword(v.node, "remainder")
+            if string_value(remainder) != "passthrough":
+                return True
+    return False
 
 
 def _scores_in(args) -> list[Score]:

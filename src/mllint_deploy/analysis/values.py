@@ -72,6 +72,7 @@ class Obj:
     fits: list["Fit"] = field(default_factory=list)
     shuffle: bool = False
     name: str = ""
+    selects_columns: bool = False  # a pipeline starting with a ColumnTransformer that drops the rest
 
     @property
     def learns_from_rows(self) -> bool:

@@ -156,7 +156,7 @@ class Leakage(FileCheck):
             X, y = fit.data, fit.target
             if X is None or y is None or y.target is None or X.columns is None:
                 continue
-            if fit.obj is not None and fit.obj.kind not in _MODELS:
+            if fit.obj is not None and (fit.obj.kind not in _MODELS or fit.obj.selects_columns):
                 continue
             if not X.roots & y.roots:
                 continue
