@@ -319,6 +319,8 @@ class ScopeWalker(OrderedWalk):
                 value.part, value.test_hint = "test", True  # named test: used as the test set
             elif _has_words(name, self.k.validation_words):
                 value.part, value.test_hint = "val", False
+            elif _has_words(name, {"train", "training", "trn", "tr"}):
+                value.part, value.test_hint = "train", False  # `X_train1, X_train2 = split(...)`
         if isinstance(value, Data) and value.stmt == self._stmt and value.slice_of is not None \
                 and value.split is None:
             self._slice_part(name, value)
