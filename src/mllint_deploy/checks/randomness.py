@@ -281,6 +281,10 @@ class GlobalRandomness(ProjectCheck):
             c.name.value for c, p in idx.classes if p is idx.module_scope}
         facts = RandomnessFacts()
         self_attrs: dict[str, cst.BaseExpression] = {}
+        # `clf = XGBClassifier(); clf.load_model(path)`: an empty shell for saved weights, never trained
+        restored = {call.func.value.value for call, _ in idx.calls
+                    if isinstance(call.func, cst.Attribute) and call.func.attr.value in ("load_model", "load")
+                    and isinstance(call.func.value, cst.Name)}
         for call, scope in idx.calls:
             name = idx.call_name(call, scope)
             if name is None:
@@ -307,7 +311,7 @@ class GlobalRandomness(ProjectCheck):
                     if known is None:
                         continue  # `**params` we cannot read may well hold the seed
                     seed = next((known[p] for p in names if p in known), None)
-                if not is_fixed_seed(seed, idx, scope):
+                if not is_fixed_seed(seed, idx, scope) and _assigned_name(call, scope) not in restored:
                     facts.estimators.append((ctx.span(call), _spelled(call), param))
             if name in loaders and not has_splat(call):
                 if is_true(keyword(call, "shuffle")) and "torch" not in facts.draws \
