@@ -191,14 +191,7 @@ class ScopeWalker(OrderedWalk):
         return [s] if s is not None else None
 
     def _assigned(self, name: str):
-        s = self.scope
-        while s is not None:
-            if name in s.assigned:
-                return s.assigned[name]
-            if name in s.params:
-                return None
-            s = s.parent
-        return self.idx.module_scope.assigned.get(name)
+        return self.idx.bound_values(name, self.scope)
 
     def _path_words(self, expr) -> str | None:
         """The file name a reader is given (the last literal piece of the path expression)."""

@@ -177,6 +177,22 @@ class ModuleIndex(cst.CSTVisitor):
             return None
         return f"{base}.{rest}" if rest else base
 
+    def bound_values(self, name: str, scope: ScopeInfo | None = None) -> list[cst.BaseExpression] | None:
+        """The expressions assigned to `name` in the nearest scope that binds it (from `scope` outwards),
+        in source order; None when a parameter binds it first or nothing assigns it."""
+        s = scope
+        while s is not None:
+            if name in s.assigned:
+                return s.assigned[name]
+            if name in s.params:
+                return None
+            s = s.parent
+        return self.module_scope.assigned.get(name)
+
+    def last_value(self, name: str, scope: ScopeInfo | None = None) -> cst.BaseExpression | None:
+        values = self.bound_values(name, scope)
+        return values[-1] if values else None
+
     def call_name(self, call: cst.Call, scope: ScopeInfo | None = None) -> str | None:
         return self.qualify(call.func, scope)
 

@@ -25,7 +25,7 @@ def is_fixed_seed(expr: cst.BaseExpression | None, idx: ModuleIndex, scope: Scop
             return False
         if expr.value in ("True", "False"):
             return True
-        values = _assigned(expr.value, scope, idx)
+        values = idx.bound_values(expr.value, scope) or []
         if values:
             return is_fixed_seed(values[-1], idx, scope, _depth + 1)
         return True  # a parameter, a global, an imported constant
@@ -45,14 +45,3 @@ def is_fixed_seed(expr: cst.BaseExpression | None, idx: ModuleIndex, scope: Scop
         # `seed or 42`, `args.seed or None`: fixed when the fallback is
         return is_fixed_seed(expr.right, idx, scope, _depth + 1)
     return True  # literals, attributes (cfg.seed), subscripts (config["seed"])
-
-
-def _assigned(name: str, scope: ScopeInfo | None, idx: ModuleIndex) -> list[cst.BaseExpression]:
-    s = scope
-    while s is not None:
-        if name in s.assigned:
-            return s.assigned[name]
-        if name in s.params:
-            return []
-        s = s.parent
-    return idx.module_scope.assigned.get(name, [])

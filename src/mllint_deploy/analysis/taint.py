@@ -556,9 +556,15 @@ def _is_lazy_test(test) -> bool:
     return False
 
 
-def analyse_handlers(ctx, handlers: list[Handler]) -> list[HandlerTaint]:
+def module_models(ctx) -> ModuleModels:
+    """The module's model names, built once per file for every serving check."""
+    return ctx.shared("module_models", ModuleModels)
+
+
+def analyse_handlers(ctx, handlers: list[Handler]) -> tuple[list[HandlerTaint], ModuleModels]:
+    """The taint walk of every handler (shared by the file check and the project check)."""
     def build(ctx):
-        models = ModuleModels(ctx)
+        models = module_models(ctx)
         classes = {c.name.value: c for c, p in ctx.index.classes if p is ctx.index.module_scope}
         out = []
         for h in handlers:

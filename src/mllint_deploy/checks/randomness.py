@@ -190,11 +190,7 @@ def _splat_keywords(call: cst.Call, idx, scope) -> dict[str, cst.BaseExpression]
             continue
         value = arg.value
         if isinstance(value, cst.Name):
-            s, found = scope, None
-            while s is not None and found is None:
-                found = s.assigned.get(value.value, [None])[-1] if value.value in s.assigned else None
-                s = s.parent
-            value = found if found is not None else idx.module_scope.assigned.get(value.value, [None])[-1]
+            value = idx.last_value(value.value, scope)
         if isinstance(value, cst.Dict):
             for el in value.elements:
                 key = getattr(el, "key", None)
@@ -214,15 +210,9 @@ def _int_constant(expr, idx, scope) -> int | None:
     if isinstance(expr, cst.Integer):
         return int(expr.value.replace("_", ""), 0)
     if isinstance(expr, cst.Name):
-        s = scope
-        while s is not None:
-            if expr.value in s.assigned:
-                value = s.assigned[expr.value][-1]
-                return int(value.value.replace("_", ""), 0) if isinstance(value, cst.Integer) else None
-            s = s.parent
-        value = idx.module_scope.assigned.get(expr.value)
-        if value and isinstance(value[-1], cst.Integer):
-            return int(value[-1].value.replace("_", ""), 0)
+        value = idx.last_value(expr.value, scope)
+        if isinstance(value, cst.Integer):
+            return int(value.value.replace("_", ""), 0)
     return None
 
 
@@ -249,12 +239,7 @@ def _class_of(expr, idx, scope, module, local_names, self_attrs):
         if isinstance(expr, cst.Call):
             return call_qualname(idx, expr, scope, module, local_names)
         if isinstance(expr, cst.Name):
-            s, found = scope, None
-            while s is not None and found is None:
-                if expr.value in s.assigned:
-                    found = s.assigned[expr.value][-1]
-                s = s.parent
-            expr = found if found is not None else idx.module_scope.assigned.get(expr.value, [None])[-1]
+            expr = idx.last_value(expr.value, scope)
         elif isinstance(expr, cst.Attribute) and isinstance(expr.value, cst.Name) and expr.value.value == "self":
             expr = self_attrs.get(expr.attr.value)
         else:

@@ -10,7 +10,7 @@ import libcst as cst
 from mllint_deploy.analysis.calls import has_splat, keyword
 from mllint_deploy.analysis.handlers import find_handlers, serving_knowledge
 from mllint_deploy.analysis.names import dotted
-from mllint_deploy.analysis.taint import HandlerTaint, ModuleModels, TaintWalker, analyse_handlers
+from mllint_deploy.analysis.taint import HandlerTaint, TaintWalker, analyse_handlers, module_models
 from mllint_deploy.registry import FileCheck, ProjectCheck, register
 
 
@@ -125,16 +125,16 @@ class ServingAcrossFiles(ProjectCheck):
     def collect(self, ctx) -> ServingFacts:
         facts = ServingFacts()
         idx = ctx.index
-        if not idx.imports_any(serving_knowledge()["model_libraries"]):
-            handlers = find_handlers(ctx)
-            if not handlers:
-                return facts
+        handlers = find_handlers(ctx)
+        if not handlers and not idx.imports_any(serving_knowledge()["model_libraries"]):
+            return facts
         prefix = f"{ctx.module_name}." if ctx.module_name else ""
-        models = ModuleModels(ctx)
+        models = module_models(ctx)
         k = serving_knowledge()
+        loading = {id(scope.node) for call, scope in idx.calls if id(call) in models.loader_names}
         for fn, parent in idx.functions:
-            if parent is not idx.module_scope:
-                continue
+            if parent is not idx.module_scope or id(fn) not in loading:
+                continue  # only functions that load a model themselves can be loaders
             probe = HandlerTaint(handler=None)
             TaintWalker(ctx, models, probe, fn, {}, set(), False, {}).run()
             for load in probe.loads:
@@ -144,7 +144,6 @@ class ServingAcrossFiles(ProjectCheck):
             torch_loads = [ld for ld in probe.loads if ld.loader in k["torch_model_sources"]]
             if torch_loads:
                 facts.torch_builders[prefix + fn.name.value] = _calls_eval(fn)
-        handlers = find_handlers(ctx)
         if handlers:
             results, _ = analyse_handlers(ctx, handlers)
             for result in results:
