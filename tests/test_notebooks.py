@@ -299,3 +299,25 @@ def test_project_pass_findings_are_placed_in_cells_and_honour_cell_noqa(tmp_path
     notebook(tmp_path, "b.ipynb", md("# Noise"), code("import numpy as np\n\nnoise = np.random.rand(3)  # noqa: MLD203\n"))
     got = [f for f in run_cli_json([str(tmp_path), "--select", "MLD203"])]
     assert [(Path(f["path"]).name, f["cell"], f["line"], f["column"]) for f in got] == [("a.ipynb", 2, 3, 9)]
+
+
+def test_statement_over_several_lines_starting_with_a_magic_name_is_python(tmp_path):
+    """`history = model.fit(` and `env = dict(` start with automagic names (%history, %env) but are
+    Python statements continued on the next lines: linted, never MLD001."""
+    nb = notebook(tmp_path, "fit.ipynb",
+                  code("from sklearn.model_selection import train_test_split\nimport pandas as pd\n"),
+                  code("history = dict(\n    loss=[],\n)\nenv = dict(\n    a=1)\n"),
+                  code("time = train_test_split(\n    [1, 2, 3, 4])\n"),
+                  code("cd ..\nls ../input\n"))
+    assert findings(str(nb)) == [("fit.ipynb", 3, 1, 8, "MLD201")]
+    masked, _ = mask_cell(["history = model.fit(", "    X, y,", "    epochs=3)"])
+    assert masked == ["history = model.fit(", "    X, y,", "    epochs=3)"]
+    masked, _ = mask_cell(["cd ..", "history"])
+    assert masked == ["pass  # IPython", "history"]
+
+
+def test_the_same_finding_in_two_cells_is_two_findings(tmp_path):
+    split = "a, b = train_test_split([1, 2, 3, 4])\n"
+    nb = notebook(tmp_path, "twice.ipynb", code(SPLIT), code(split), md("again"), code(split))
+    assert findings(str(nb), "--select", "MLD201") == [("twice.ipynb", 2, 1, 8, "MLD201"),
+                                                       ("twice.ipynb", 4, 1, 8, "MLD201")]

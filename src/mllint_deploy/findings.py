@@ -19,6 +19,15 @@ class Finding:
     cell: int | None = field(default=None, compare=False)
     fingerprint: str = field(default="", compare=False)
 
+    def __eq__(self, other) -> bool:
+        # the same position and message in two notebook cells are two findings
+        if not isinstance(other, Finding):
+            return NotImplemented
+        return self.sort_key() + (self.end_line, self.end_column) == other.sort_key() + (other.end_line, other.end_column)
+
+    def __hash__(self) -> int:
+        return hash(self.sort_key() + (self.end_line, self.end_column))
+
     def sort_key(self) -> tuple:
         return (self.path, self.cell or 0, self.line, self.column, self.code, self.message)
 

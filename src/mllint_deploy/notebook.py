@@ -27,6 +27,7 @@ from __future__ import annotations
 import ast
 import json
 import re
+import textwrap
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -271,10 +272,27 @@ def _masked(line: str) -> str:
     return indent + MASK
 
 
-def _is_ipython_line(line: str) -> bool:
+def _is_ipython_line(lines: list[str], i: int) -> bool:
+    line = lines[i]
     if _ESCAPE.match(line) or _HELP_SUFFIX.match(line) or _ASSIGN_ESCAPE.match(line):
         return True
-    return bool(_AUTOMAGIC.match(line)) and not _parses(line.strip())
+    if not _AUTOMAGIC.match(line):
+        return False
+    # `history = model.fit(` or `env = dict(` over several lines is Python, not the `%history` or
+    # `%env` automagic: a line is taken for a magic only when the statement it starts does not parse.
+    return not _parses(textwrap.dedent("\n".join(_statement_lines(lines, i))))
+
+
+def _statement_lines(lines: list[str], i: int) -> list[str]:
+    """The lines of the statement starting at line `i` (continued by brackets, strings, backslashes)."""
+    state = _Continuation()
+    out = []
+    for text in lines[i:]:
+        out.append(text)
+        state.feed(text)
+        if state.at_statement_start():
+            break
+    return out
 
 
 def mask_cell(lines: list[str]) -> tuple[list[str], list[int]]:
@@ -304,7 +322,7 @@ def mask_cell(lines: list[str]) -> tuple[list[str], list[int]]:
                 shifts[i] = len(timed.group("magic"))
                 state.feed(out[i])
                 continue
-            if _is_ipython_line(line):
+            if _is_ipython_line(lines, i):
                 out[i] = _masked(line)
                 masking_continuation = line.rstrip().endswith("\\")
                 continue
