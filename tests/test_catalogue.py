@@ -7,8 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from conftest import implemented, run_cli_json
-from mllint_deploy.catalogue import knowledge, load_catalogue
+from conftest import ROOT, implemented, run_cli_json
+from mllint_deploy.catalogue import load_catalogue
+from mllint_deploy.knowledge import knowledge
 
 CONTRACT_CODES = (
     ["MLD001"]
@@ -35,9 +36,65 @@ def test_rule_names_are_unique_kebab_case():
     assert all(n == n.lower() and " " not in n for n in names)
 
 
-@pytest.mark.parametrize("name", ["leakage", "randomness"])
-def test_knowledge_files_load(name):
-    assert knowledge(name)
+def test_knowledge_gives_every_family_the_same_concepts():
+    k = knowledge()
+    scaler = k.concept("sklearn.preprocessing.StandardScaler")
+    assert scaler.is_("transformer") and scaler.input == "numeric"
+    forest = k.concept("sklearn.ensemble.RandomForestClassifier")
+    assert forest.seed == "random_state"
+    kfold = k.concept("sklearn.model_selection.KFold")
+    assert kfold.is_("splitter") and kfold.shuffles == "when-shuffle-true"
+    load = k.concept("joblib.load")
+    assert load.is_("loader") and load.unpickles and load.path == (0, "filename")
+    assert k.concept("numpy.random.rand").rng == "numpy"
+    assert k.concept("my_project.utils.helper") is None
+
+
+@pytest.mark.parametrize("old, new", [
+    ("sklearn.cross_validation.train_test_split", "sklearn.model_selection.train_test_split"),
+    ("sklearn.grid_search.GridSearchCV", "sklearn.model_selection.GridSearchCV"),
+    ("sklearn.learning_curve.learning_curve", "sklearn.model_selection.learning_curve"),
+    ("sklearn.externals.joblib.dump", "joblib.dump"),
+    ("tensorflow.keras.layers.Dense", "keras.layers.Dense"),
+    ("tensorflow.keras.preprocessing.text.Tokenizer", "keras.preprocessing.text.Tokenizer"),
+    ("keras.layers.experimental.preprocessing.Normalization", "keras.layers.Normalization"),
+    ("pytorch_lightning.seed_everything", "lightning.pytorch.seed_everything"),
+    ("tensorflow.set_random_seed", "tensorflow.random.set_seed"),
+    ("sklearn.ensemble.forest.RandomForestClassifier", "sklearn.ensemble.RandomForestClassifier"),
+    ("sklearn.model_selection._split.KFold", "sklearn.model_selection.KFold"),
+    ("xgboost.sklearn.XGBClassifier", "xgboost.XGBClassifier"),
+])
+def test_moved_and_deprecated_apis_resolve_to_todays_names(old, new):
+    assert knowledge().canonical(old) == knowledge().canonical(new)
+    assert knowledge().concept(old) is knowledge().concept(new) is not None
+
+
+def test_old_imputer_is_a_transformer_unless_it_imputes_per_row():
+    imputer = knowledge().concept("sklearn.preprocessing.Imputer")
+    assert imputer.is_("transformer") and imputer.row_wise_when == (("axis", (1,)),)
+    assert knowledge().method("fit_sample") == "fit_resample"
+
+
+def test_each_fact_is_written_once(tmp_path, monkeypatch):
+    """A name listed in two library files is an error, not a silent override."""
+    import shutil
+
+    from mllint_deploy import catalogue
+    from mllint_deploy.catalogue import CatalogueError
+    from mllint_deploy.knowledge import concepts
+
+    rules = tmp_path / "rules"
+    shutil.copytree(ROOT / "rules", rules)
+    data = rules / "knowledge" / "data.yaml"
+    data.write_text(data.read_text() + '  joblib.load: {role: "loader"}\n', encoding="utf-8")
+    monkeypatch.setattr(catalogue, "rules_dir", lambda: rules)
+    concepts.knowledge.cache_clear()
+    try:
+        with pytest.raises(CatalogueError, match="joblib.load is listed twice"):
+            concepts.knowledge()
+    finally:
+        monkeypatch.undo()
+        concepts.knowledge.cache_clear()
 
 
 def _write_example(example, directory: Path) -> None:

@@ -1,7 +1,8 @@
 """The rule catalogue (`rules/MLD*.yaml`) and the library knowledge (`rules/knowledge/*.yaml`).
 
-The catalogue is the one source of a rule's name, family, severity and documentation; the knowledge
-files say which library APIs fit, split, seed, load or predict. Both are data shipped in the wheel.
+The catalogue is the one source of a rule's name, family, severity and documentation. The knowledge
+files (which library APIs fit, split, seed, load or predict) are read by `knowledge/concepts.py`
+through `load_rule_file`. Both are data shipped in the wheel.
 """
 
 from __future__ import annotations
@@ -136,7 +137,7 @@ def _write_snapshot(cache_dir: Path, snapshot: Path, docs: dict[str, Any]) -> No
         pass
 
 
-def _load_yaml(path: Path) -> Any:
+def load_rule_file(path: Path) -> Any:
     """`rules/X.yaml` or `rules/knowledge/X.yaml`, parsed (the root is taken from the path: resolving
     rules_dir() again for every file costs more than the read)."""
     root = path.parent.parent if path.parent.name == "knowledge" else path.parent
@@ -155,7 +156,7 @@ def load_catalogue() -> dict[str, RuleDoc]:
     docs: dict[str, RuleDoc] = {}
     _parsed_rules.cache_clear()  # (re)loading the catalogue reads the files again
     for path in sorted(rules_dir().glob("MLD*.yaml")):
-        data = _load_yaml(path)
+        data = load_rule_file(path)
         if not isinstance(data, dict):
             raise CatalogueError(f"{path.name}: not a mapping")
         missing = [k for k in _REQUIRED if k not in data]
@@ -168,19 +169,6 @@ def load_catalogue() -> dict[str, RuleDoc]:
             raise CatalogueError(f"{path.name}: code {doc.code} does not match file name")
         docs[doc.code] = doc
     return docs
-
-
-@functools.lru_cache(maxsize=None)
-def knowledge(name: str) -> dict[str, Any]:
-    """One knowledge file, e.g. `knowledge("leakage")` reads `rules/knowledge/leakage.yaml`."""
-    path = rules_dir() / "knowledge" / f"{name}.yaml"
-    try:
-        data = _load_yaml(path)
-    except OSError as exc:
-        raise CatalogueError(f"knowledge file {path.name} cannot be read: {exc}") from exc
-    if not isinstance(data, dict):
-        raise CatalogueError(f"knowledge file {path.name} is not a mapping")
-    return data
 
 
 def knowledge_digest() -> str:

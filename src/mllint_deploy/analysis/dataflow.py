@@ -25,7 +25,7 @@ from mllint_deploy.analysis.values import (
     Apply, CrossVal, Data, Fit, Flow, FoldSplit, Index, Obj, Score, ScoreList, Selection, Seq, Split, Stat,
     ValidationUse, fresh_root, name_words,
 )
-from mllint_deploy.catalogue import knowledge
+from mllint_deploy.knowledge import knowledge
 
 _FRAME_ATTRIBUTES = frozenset(
     "values T loc iloc at iat index columns shape dtypes dtype str dt cat size ndim empty plot "
@@ -40,35 +40,30 @@ _BUILTINS = frozenset(dir(builtins))
 
 
 class Knowledge:
-    """`rules/knowledge/leakage.yaml` as sets, built once per process."""
+    """The concepts the leakage dataflow asks about, as sets, built once per process."""
 
     def __init__(self) -> None:
-        k = knowledge("leakage")
-        self.kind_of: dict[str, str] = {}
-        for key, kind in (("learning_transformers", "transformer"), ("selectors", "selector"),
-                          ("vectorizers", "vectorizer"), ("resamplers", "resampler"),
-                          ("row_wise_transformers", "row_wise"), ("label_encoders", "label"),
-                          ("pipeline_constructors", "pipeline"), ("search_classes", "search")):
-            for q in k.get(key, []):
-                self.kind_of[q] = kind
-        self.splitters: dict[str, str] = dict(k.get("splitters", {}))
-        self.fitting_functions = frozenset(k.get("fitting_functions", []))
-        self.row_wise_functions = frozenset(k.get("row_wise_functions", []))
-        self.fit_methods = frozenset(k.get("fit_methods", []))
-        self.column_statistics = frozenset(k.get("column_statistics", []))
-        self.column_statistic_functions = frozenset(k.get("column_statistic_functions", []))
-        self.split_functions = frozenset(k.get("split_functions", []))
-        self.cross_validation_functions = frozenset(k.get("cross_validation_functions", []))
-        self.validation_keywords = frozenset(k.get("validation_fit_keywords", []))
-        self.data_readers = frozenset(k.get("data_readers", []))
-        self.data_wrappers = frozenset(k.get("data_wrappers", []))
-        self.combine_functions = frozenset(k.get("combine_functions", []))
-        self.datetime_constructors = frozenset(k.get("datetime_constructors", []))
-        self.time_words = frozenset(k.get("time_column_words", []))
-        self.test_words = frozenset(k.get("test_words", []))
-        self.validation_words = frozenset(k.get("validation_words", []))
-        self.apply_methods = frozenset(k.get("apply_methods", []))
-        self.metric_prefixes = tuple(k.get("metric_prefixes", []))
+        k = knowledge()
+        self.concepts = k
+        self.kind_of = k.step_kinds()
+        self.splitters: dict[str, str] = {q: k.names[q].shuffles or "never" for q in k.having("splitter")}
+        self.fitting_functions = k.having("fitting_function")
+        self.row_wise_functions = k.having("row_function")
+        self.fit_methods = k.method_names("fit")
+        self.column_statistics = k.method_names("statistic")
+        self.column_statistic_functions = k.having("statistic")
+        self.split_functions = k.having("split")
+        self.cross_validation_functions = k.having("cross_validation")
+        self.validation_keywords = frozenset(k.keywords.get("validation_data", ()))
+        self.data_readers = k.having("reader")
+        self.data_wrappers = k.having("wrapper")
+        self.combine_functions = k.having("combine")
+        self.datetime_constructors = k.having("datetime")
+        self.time_words = k.words["time_columns"]
+        self.test_words = k.words["test"]
+        self.validation_words = k.words["validation"]
+        self.apply_methods = k.method_names("apply")
+        self.metric_prefixes = k.prefixes["metrics"]
         self.ml_roots = frozenset({q.split(".")[0] for q in self.kind_of} | {"sklearn", "xgboost", "lightgbm",
                                   "catboost", "keras", "tensorflow", "torch", "imblearn"})
 
@@ -653,7 +648,7 @@ class ScopeWalker(OrderedWalk):
         if qn is None and isinstance(func, cst.Attribute):
             recv = self._eval(func.value)
             args = self._args(call)
-            return self._method(call, recv, func.attr.value, args, func.value)
+            return self._method(call, recv, self.k.concepts.method(func.attr.value), args, func.value)
         args = self._args(call)
         if qn is not None:
             return self._library_call(call, qn, args)
@@ -713,6 +708,8 @@ class ScopeWalker(OrderedWalk):
             return Obj(label=short, qualname=qn, kind="splitter", node=call, shuffle=shuffle)
         if qn in k.kind_of:
             kind = k.kind_of[qn]
+            if _row_wise_here(k.concepts.names[qn], call):
+                kind = "row_wise"  # `Imputer(axis=1)`: filled each row from its own values
             obj = Obj(label=short, qualname=qn, kind=kind, node=call)
             if kind == "search":
                 obj.fits = []
@@ -1110,6 +1107,17 @@ class _SplitOutputs(Seq):
     def __init__(self, items):
         super().__init__(items)
         self.split = items[0].split if items else None
+
+
+def _row_wise_here(concept, call: cst.Call) -> bool:
+    """Whether the arguments select a per-row mode of the step (`Imputer(axis=1)`)."""
+    for name, values in concept.row_wise_when:
+        value = keyword(call, name)
+        if isinstance(value, cst.Integer) and int(value.value) in values:
+            return True
+        if string_value(value) is not None and string_value(value) in values:
+            return True
+    return False
 
 
 def _selects_columns(args) -> bool:

@@ -29,7 +29,7 @@ import libcst as cst
 
 from mllint_deploy.analysis.calls import keyword, positional, string_value
 from mllint_deploy.analysis.names import ScopeInfo, dotted
-from mllint_deploy.catalogue import knowledge
+from mllint_deploy.knowledge import knowledge
 
 INF = 1 << 30
 _MAX_DEPTH = 40
@@ -39,63 +39,61 @@ _MAX_DEPTH = 40
 
 
 class SkewKnowledge:
-    """`rules/knowledge/skew.yaml` (and the parts of leakage.yaml the skew rules share), built once."""
+    """The concepts the skew rules ask about, as tables, built once per process."""
 
     def __init__(self) -> None:
-        k = knowledge("skew")
-        lk = knowledge("leakage")
-        self.persist_functions: dict = dict(k.get("persist_functions", {}))
-        self.persist_methods: dict = dict(k.get("persist_methods", {}))
-        self.persist_method_keywords = tuple(k.get("persist_method_path_keywords", []))
-        flavors = k.get("mlflow_flavors", [])
+        k = knowledge()
+        names = k.names
+        self.persist_functions = {q: {"object": names[q].object, "path": names[q].path, "handle": names[q].handle}
+                                  for q in k.having("persister")}
+        self.persist_methods: dict = dict(k.methods.get("persist") or {})
+        self.persist_method_keywords = tuple(k.methods.get("persist_path_keywords") or ())
+        m = k.mlflow
+        flavors = m.get("flavors", [])
         self.mlflow_log = {f"mlflow.{f}.log_model" for f in flavors}
         self.mlflow_save = {f"mlflow.{f}.save_model" for f in flavors}
         self.mlflow_load = {f"mlflow.{f}.load_model" for f in flavors}
-        self.mlflow_log_spec: dict = dict(k.get("mlflow_log_model", {}))
-        self.mlflow_save_spec: dict = dict(k.get("mlflow_save_model", {}))
-        self.mlflow_load_spec: dict = dict(k.get("mlflow_load_model", {}))
-        self.mlflow_object_keywords = tuple(k.get("mlflow_object_keywords", []))
-        self.load_functions: dict = dict(k.get("load_functions", {}))
-        self.load_methods: dict = dict(k.get("load_methods", {}))
-        self.load_state_methods = frozenset(k.get("load_state_methods", []))
-        self.predict_methods = frozenset(k.get("predict_methods", []))
-        self.passthrough = frozenset(k.get("passthrough_wrappers", []))
-        self.array_constructors = frozenset(k.get("array_constructors", []))
-        self.frame_constructors = frozenset(k.get("frame_constructors", []))
-        self.preserving = frozenset(k.get("column_preserving_methods", []))
-        self.array_methods = frozenset(k.get("array_methods", []))
-        self.array_attributes = frozenset(k.get("array_attributes", []))
-        self.dump_methods = frozenset(k.get("payload_dump_methods", []))
-        self.request_objects = tuple(k.get("request_objects", []))
-        self.path_join = frozenset(k.get("path_join_functions", []))
-        self.path_constructors = frozenset(k.get("path_constructors", []))
-        self.env_lookups = frozenset(k.get("environment_lookups", []))
-        self.preprocessing_kinds = frozenset(k.get("preprocessing_kinds", []))
-        self.categorical_encoders = frozenset(k.get("categorical_encoders", []))
-        self.numeric_scalers = frozenset(k.get("numeric_scalers", []))
-        self.column_transformers = frozenset(k.get("column_transformer_constructors", []))
-        self.schema_bases = frozenset(k.get("schema_base_classes", []))
-        self.schema_fields = frozenset(k.get("schema_field_functions", []))
-        self.constrained_types: dict = dict(k.get("constrained_types", {}))
-        self.not_feature_functions = frozenset(k.get("not_feature_functions", []))
-        self.training_functions: dict = dict(k.get("training_functions", {}))
-        self.schema_parse_methods = frozenset(k.get("schema_parse_methods", []))
-        self.series_constructors = frozenset(k.get("series_constructors", []))
+        self.mlflow_log_spec: dict = dict(m.get("log_model", {}))
+        self.mlflow_save_spec: dict = dict(m.get("save_model", {}))
+        self.mlflow_load_spec: dict = dict(m.get("load_model", {}))
+        self.mlflow_object_keywords = tuple(m.get("object_keywords", []))
+        # loaders whose artifact path the code names (not `pickle.loads(bytes)`)
+        self.load_functions = {q: {"path": names[q].path, "handle": names[q].handle}
+                               for q in k.having("loader") if names[q].path is not None}
+        self.load_methods: dict = dict(k.methods.get("load_into") or {})
+        self.load_state_methods = k.method_names("load_state")
+        self.predict_methods = k.method_names("predict")
+        self.passthrough = frozenset(q for q in k.having("wrapper") if names[q].keeps_columns)
+        self.array_constructors = frozenset(q for q, c in names.items() if c.builds == "array")
+        self.frame_constructors = frozenset(q for q, c in names.items() if c.builds == "frame")
+        self.series_constructors = frozenset(q for q, c in names.items() if c.builds == "series")
+        self.preserving = k.method_names("column_preserving")
+        self.array_methods = k.method_names("to_array")
+        self.array_attributes = k.method_names("array_attributes")
+        self.dump_methods = k.method_names("payload_dump")
+        self.request_objects = tuple(sorted(k.having("request")))
+        self.path_join = k.having("path_join")
+        self.path_constructors = k.having("path")
+        self.env_lookups = k.having("env_lookup")
+        self.preprocessing_kinds = k.roles["preprocessing"]
+        self.categorical_encoders = frozenset(q for q, c in names.items() if c.input == "categorical")
+        self.numeric_scalers = frozenset(q for q, c in names.items() if c.input == "numeric")
+        self.column_transformers = frozenset(q for q, c in names.items() if c.column_transformer)
+        self.schema_bases = k.having("schema_base")
+        self.schema_fields = k.having("schema_field")
+        self.constrained_types = {q: names[q].type for q in k.having("constrained_type")}
+        self.not_feature_functions = k.words["not_feature_functions"]
+        self.training_functions = {q: {"data": names[q].data} for q in k.having("train_function")}
+        self.schema_parse_methods = k.method_names("schema_parse")
         # shared with the leakage rules
-        self.split_functions = frozenset(lk.get("split_functions", []))
-        self.fit_methods = frozenset(lk.get("fit_methods", []))
-        self.fitting_functions = frozenset(lk.get("fitting_functions", []))
+        self.split_functions = k.having("split")
+        self.fit_methods = k.method_names("fit")
+        self.fitting_functions = k.having("fitting_function")
         # per-row functions keep the columns (not get_dummies: it makes new ones)
-        self.row_wise = frozenset(q for q in lk.get("row_wise_functions", []) if q.startswith("numpy."))
-        self.column_statistics = frozenset(lk.get("column_statistics", []))
-        self.column_statistic_functions = frozenset(lk.get("column_statistic_functions", []))
-        self.kind_of: dict[str, str] = {}
-        for key, kind in (("learning_transformers", "transformer"), ("selectors", "selector"),
-                          ("vectorizers", "vectorizer"), ("resamplers", "resampler"),
-                          ("row_wise_transformers", "row_wise"), ("label_encoders", "label"),
-                          ("pipeline_constructors", "pipeline"), ("search_classes", "search")):
-            for q in lk.get(key, []):
-                self.kind_of[q] = kind
+        self.row_wise = frozenset(q for q in k.having("row_function") if q.startswith("numpy."))
+        self.column_statistics = k.method_names("statistic")
+        self.column_statistic_functions = k.having("statistic")
+        self.kind_of = k.step_kinds()
 
     def is_request_object(self, qualname: str) -> bool:
         return any(qualname == r or qualname.startswith(r + ".") for r in self.request_objects)

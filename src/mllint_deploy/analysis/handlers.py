@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 import libcst as cst
 
 from mllint_deploy.analysis.names import ModuleIndex, dotted
-from mllint_deploy.catalogue import knowledge
+from mllint_deploy.knowledge import knowledge
 
 
 @dataclass
@@ -27,11 +27,38 @@ class Handler:
 
 @functools.lru_cache(maxsize=None)
 def serving_knowledge() -> dict:
-    k = dict(knowledge("serving"))
-    for key, value in list(k.items()):
-        if isinstance(value, list):
-            k[key] = frozenset(value)
-    return k
+    """The concepts the serving analysis asks about, as sets, built once per process."""
+    k = knowledge()
+    names = k.names
+    # the unqualified patterns: route methods, raw request attributes ...
+    table: dict = {key: frozenset(value) for key, value in k.serving.items()}
+    table["lambda_parameters"] = k.serving["lambda_parameters"]
+    table.update(
+        handler_decorators=k.having("handler_decorator"),
+        deployment_decorators=k.having("deployment_decorator"),
+        handler_bases={q: names[q].serves for q in k.having("handler_base")},
+        request_globals=k.having("request"),
+        validating_bases=k.having("validator_base"),
+        validating_class_decorators=k.having("validator_decorator"),
+        validating_functions=k.having("validator"),
+        validating_methods=k.method_names("validate"),
+        model_loaders=k.having("loader"),
+        unsafe_loaders=frozenset(q for q, c in names.items() if c.unpickles),
+        loader_prefixes=frozenset(k.prefixes["loaders"]),
+        loader_suffixes=frozenset(k.prefixes["loader_suffixes"]),
+        loader_methods=k.method_names("load"),
+        caching_decorators=k.having("cache_decorator") | table["caching_decorators"],
+        predict_methods=k.method_names("predict") | k.method_names("inference"),
+        torch_model_sources=k.having("torch_model_source"),
+        torch_module_bases=k.having("module_base"),
+        torch_no_grad=k.having("no_grad"),
+        mlflow_log_model_suffixes=frozenset(k.mlflow.get("log_model_suffixes", ())),
+        mlflow_signature_keywords=frozenset(k.mlflow.get("signature_keywords", ())),
+        model_name_words=k.words["model"],
+        model_libraries=k.packages["model_libraries"],
+        web_frameworks=k.packages["web_frameworks"],
+    )
+    return table
 
 
 def _decorator_target(dec: cst.Decorator) -> cst.BaseExpression:
@@ -159,7 +186,7 @@ def _find_handlers(ctx) -> list[Handler]:
                     if not raw_json:
                         handlers[-1].raw_params.clear()
         names = [p.name.value for p in _params(fn)]
-        if names[:2] == list(k["lambda_parameters"])[:0] + ["event", "context"] or (
+        if tuple(names[:2]) == k["lambda_parameters"] or (
                 fn.name.value in ("handler", "lambda_handler") and names and names[0] == "event"):
             add(fn, "lambda")
             handlers[-1].raw_params = {"event"}

@@ -1,7 +1,8 @@
 """Qualified-name resolution through every import form, and one walk that indexes a module.
 
 `import numpy as np; np.random.seed` and `from numpy import random; random.seed` both resolve to
-`numpy.random.seed`. A name bound locally (a `def`, `class` or assignment that comes after, or without,
+`numpy.random.seed`; moved and deprecated APIs resolve to today's name (`sklearn.cross_validation.KFold`
+is `sklearn.model_selection.KFold`). A name bound locally (a `def`, `class` or assignment that comes after, or without,
 an import) is not the library name it spells.
 """
 
@@ -10,6 +11,13 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import libcst as cst
+
+from mllint_deploy.knowledge import knowledge
+
+
+def _canonical(qualname: str) -> str:
+    """Today's name of a moved, renamed or deprecated API (knowledge/aliases.yaml)."""
+    return knowledge().canonical(qualname)
 
 
 def dotted(expr: cst.BaseExpression) -> str | None:
@@ -175,7 +183,7 @@ class ModuleIndex(cst.CSTVisitor):
         base = self.aliases.get(head)
         if base is None:
             return None
-        return f"{base}.{rest}" if rest else base
+        return _canonical(f"{base}.{rest}" if rest else base)
 
     def bound_values(self, name: str, scope: ScopeInfo | None = None) -> list[cst.BaseExpression] | None:
         """The expressions assigned to `name` in the nearest scope that binds it (from `scope` outwards),

@@ -3,18 +3,43 @@
 
 from __future__ import annotations
 
+import functools
+
 import libcst as cst
 
 from mllint_deploy.analysis.names import ModuleIndex, ScopeInfo
-from mllint_deploy.catalogue import knowledge
+from mllint_deploy.knowledge import knowledge
 
 _DEPTH = 4
 
 
+class RandomnessKnowledge:
+    """The concepts the reproducibility rules ask about, as tables, built once per process."""
+
+    def __init__(self) -> None:
+        k = knowledge()
+        names = k.names
+        self.seed_functions = {q: names[q].seeds for q in k.having("seeder")}  # -> the RNGs it seeds
+        self.draws = {q: names[q].rng for q in k.having("draw")}  # -> the global RNG drawn from
+        self.weight_inits = {q: names[q].rng for q in k.having("weight_init")}
+        self.split_functions = {q: names[q].seed for q in k.having("split") if names[q].seed}
+        self.shuffling_splitters = {q: names[q].shuffles for q in k.having("splitter")
+                                    if names[q].shuffles in ("always", "when-shuffle-true")}
+        self.stochastic_estimators = {q: c.seed for q, c in names.items() if c.seed and not c.is_("split")}
+        self.seed_parameter_aliases = dict(k.keywords.get("seed_aliases") or {})
+        self.generators = {q: names[q] for q in k.having("generator")}
+        self.sampling_methods = k.method_names("sample")
+        self.data_loaders = k.having("data_loader")
+        self.not_fixed = k.having("entropy") | frozenset(self.draws)
+
+
+@functools.lru_cache(maxsize=None)
+def randomness_knowledge() -> RandomnessKnowledge:
+    return RandomnessKnowledge()
+
+
 def _not_fixed_calls() -> frozenset[str]:
-    k = knowledge("randomness")
-    draws = {q for names in k.get("global_draws", {}).values() for q in names}
-    return frozenset(k.get("entropy_functions", [])) | frozenset(draws)
+    return randomness_knowledge().not_fixed
 
 
 def is_fixed_seed(expr: cst.BaseExpression | None, idx: ModuleIndex, scope: ScopeInfo | None, _depth: int = 0) -> bool:

@@ -16,7 +16,9 @@ from dataclasses import dataclass, field
 import libcst as cst
 
 from mllint_deploy.analysis.handlers import Handler, class_validates, serving_knowledge
+from mllint_deploy.analysis.calls import keyword
 from mllint_deploy.analysis.names import ModuleIndex, dotted
+from mllint_deploy.knowledge import knowledge
 from mllint_deploy.analysis.walk import OrderedWalk
 
 
@@ -186,6 +188,10 @@ def loader_name(idx: ModuleIndex, call: cst.Call, scope=None) -> str | None:
     q = idx.call_name(call, scope)
     if q is not None:
         if q in k["model_loaders"] or q in k["unsafe_loaders"]:
+            concept = knowledge().concept(q)
+            if concept is not None and concept.path is not None and concept.path[0] is None \
+                    and keyword(call, concept.path[1]) is None:
+                return None  # `xgb.Booster()`: an empty model, filled by a later `load_model`
             return q
         if q.startswith(tuple(k["loader_prefixes"])) and q.endswith(tuple(k["loader_suffixes"])):
             return q

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from mllint_deploy.analysis.dataflow import module_flows
 from mllint_deploy.analysis.values import Data, Fit, Obj
-from mllint_deploy.catalogue import knowledge
+from mllint_deploy.knowledge import knowledge
 from mllint_deploy.registry import FileCheck, register
 
 _ROW_LEARNERS = frozenset({"transformer", "selector", "vectorizer", "resampler", "function", "stat"})
@@ -27,7 +27,7 @@ def _fit_subject(fit: Fit, ctx) -> str:
 
 
 def _applies_to(ctx) -> bool:
-    return ctx.index.imports_any(knowledge("leakage").get("ml_imports", ()))
+    return ctx.index.imports_any(knowledge().packages["ml"])
 
 
 @register

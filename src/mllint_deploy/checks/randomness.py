@@ -8,8 +8,7 @@ import libcst as cst
 
 from mllint_deploy.analysis.calls import argument, has_splat, is_false, is_none, is_true, keyword, positional
 from mllint_deploy.analysis.names import dotted
-from mllint_deploy.analysis.seeds import is_fixed_seed
-from mllint_deploy.catalogue import knowledge
+from mllint_deploy.analysis.seeds import is_fixed_seed, randomness_knowledge
 from mllint_deploy.analysis.modulefacts import call_qualname
 from mllint_deploy.registry import FileCheck, ProjectCheck, register
 
@@ -27,7 +26,7 @@ def seeded_rngs(ctx) -> set[str]:
     """The global RNGs that some call in this module seeds (`np.random.seed` -> {"numpy"})."""
 
     def build(ctx):
-        seeds = knowledge("randomness").get("seed_functions", {})
+        seeds = randomness_knowledge().seed_functions
         out: set[str] = set()
         for call, scope in ctx.index.calls:
             name = ctx.index.call_name(call, scope)
@@ -45,10 +44,10 @@ class UnseededSplit(FileCheck):
     codes = ("MLD201",)
 
     def check(self, ctx) -> None:
-        k = knowledge("randomness")
-        split_functions: dict = k.get("split_functions", {})
-        splitters: dict = k.get("shuffling_splitters", {})
-        sampling = set(k.get("sampling_methods", []))
+        k = randomness_knowledge()
+        split_functions = k.split_functions
+        splitters = k.shuffling_splitters
+        sampling = k.sampling_methods
         idx = ctx.index
         for call, scope in idx.calls:
             if has_splat(call):
@@ -107,7 +106,7 @@ class UnseededGenerator(FileCheck):
     codes = ("MLD204",)
 
     def check(self, ctx) -> None:
-        generators: dict = knowledge("randomness").get("explicit_generators", {})
+        generators = randomness_knowledge().generators
         idx = ctx.index
         seeded_calls, seeded_names = _manual_seeded(ctx)
         for call, scope in idx.calls:
@@ -115,14 +114,15 @@ class UnseededGenerator(FileCheck):
             spec = generators.get(name)
             if spec is None or has_splat(call):
                 continue
-            if spec.get("seeded_by_method"):
+            if spec.seeded_by:
                 if call in seeded_calls or _assigned_name(call, scope) in seeded_names.get(id(scope), set()):
                     continue
-                ctx.report("MLD204", call, f"{_spelled(call)}() is never given .{spec['seeded_by_method']}(...): "
+                ctx.report("MLD204", call, f"{_spelled(call)}() is never given .{spec.seeded_by}(...): "
                            "it starts from a random state on every run. Call "
-                           f".{spec['seeded_by_method']}(42) on it (or a seed from your config).")
+                           f".{spec.seeded_by}(42) on it (or a seed from your config).")
                 continue
-            seed = argument(call, spec.get("keyword") or "", spec.get("position"))
+            position, keyword_name = spec.seed_arg or (None, None)
+            seed = argument(call, keyword_name or "", position) if spec.seed_arg else None
             if is_fixed_seed(seed, idx, scope):
                 continue
             shown = cst.Module(body=[]).code_for_node(seed) if seed is not None else ""
@@ -161,23 +161,6 @@ class RandomnessFacts:
     estimators: list[tuple[tuple[int, int, int, int], str, str]] = field(default_factory=list)
     loaders: list[tuple[tuple[int, int, int, int], str | None, str]] = field(default_factory=list)
     datasets: dict[str, set[str]] = field(default_factory=dict)  # class qualname -> RNGs its __getitem__ draws
-
-
-def _draw_table() -> dict[str, str]:
-    k = knowledge("randomness")
-    table = {}
-    for rng, names in k.get("global_draws", {}).items():
-        for q in names:
-            table[q] = rng
-    return table
-
-
-def _init_table() -> dict[str, str]:
-    table = {}
-    for rng, names in knowledge("randomness").get("weight_init_prefixes", {}).items():
-        for q in names:
-            table[q] = rng
-    return table
 
 
 def _splat_keywords(call: cst.Call, idx, scope) -> dict[str, cst.BaseExpression] | None:
@@ -254,12 +237,12 @@ class GlobalRandomness(ProjectCheck):
     codes = ("MLD202", "MLD203", "MLD205")
 
     def collect(self, ctx) -> RandomnessFacts:
-        k = knowledge("randomness")
-        seeds_table: dict = k.get("seed_functions", {})
-        estimators: dict = k.get("stochastic_estimators", {})
-        aliases: dict = k.get("seed_parameter_aliases", {})
-        loaders = set(k.get("data_loaders", []))
-        draws, inits = _draw_table(), _init_table()
+        k = randomness_knowledge()
+        seeds_table = k.seed_functions
+        estimators = k.stochastic_estimators
+        aliases = k.seed_parameter_aliases
+        loaders = k.data_loaders
+        draws, inits = k.draws, k.weight_inits
         idx = ctx.index
         module = ctx.module_name
         local_names = {fn.name.value for fn, p in idx.functions if p is idx.module_scope} | {
@@ -416,7 +399,7 @@ class GlobalRandomness(ProjectCheck):
     def _seeded(project, facts) -> dict[str, set[str]]:
         """RNGs each module seeds: its own seed calls, project functions it calls (transitively),
         and, for modules other code imports, what their importers seed."""
-        seeds_table = knowledge("randomness").get("seed_functions", {})
+        seeds_table = randomness_knowledge().seed_functions
         memo: dict[str, set[str]] = {}
         worker_seeders = {q for _, f in facts.values() for q in f.worker_seeders}
 
