@@ -67,6 +67,8 @@ def main() -> int:
             with tempfile.TemporaryDirectory() as tmp:
                 if args.git_dir:
                     git_dir = Path(args.git_dir.format(owner=owner, name=name))
+                    if (git_dir / ".git").is_dir():  # a clone with a work tree, not a bare repository
+                        git_dir = git_dir / ".git"
                 else:
                     git("clone", "--bare", "--filter=blob:none", "--quiet",
                         f"https://github.com/{repo.name}.git", tmp)
