@@ -13,9 +13,9 @@ from pathlib import Path
 import libcst as cst
 
 from mllint_deploy import registry
-from mllint_deploy.engine import FileContext, lint_text, module_name_for, parse
-from mllint_deploy.notebook import BrokenNotebook, read_notebook
-from mllint_deploy.source import UnreadableSource, decode, read_bytes
+from mllint_deploy.pipeline.engine import FileContext, lint_text, module_name_for, parse
+from mllint_deploy.sources.notebook import BrokenNotebook, read_notebook
+from mllint_deploy.sources.source import UnreadableSource, decode, read_bytes
 
 
 def plain(value, depth: int = 0):

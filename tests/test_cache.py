@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 
 from conftest import FIXTURES, copy_tree
-from mllint_deploy import cache as cache_mod
-from mllint_deploy import parallel
+from mllint_deploy.pipeline import cache as cache_mod
+from mllint_deploy.pipeline import parallel
 
 TRAIN = '''import numpy as np
 from sklearn.model_selection import train_test_split

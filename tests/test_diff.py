@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from conftest import run_cli_json, run_script
-from mllint_deploy.gitdiff import _unquote, parse_unified_diff
+from mllint_deploy.pipeline.gitdiff import _unquote, parse_unified_diff
 
 GIT_ENV = dict(os.environ, GIT_CONFIG_NOSYSTEM="1", GIT_CONFIG_GLOBAL=os.devnull, GIT_AUTHOR_NAME="Test",
                GIT_AUTHOR_EMAIL="test@example.com", GIT_COMMITTER_NAME="Test", GIT_COMMITTER_EMAIL="test@example.com")

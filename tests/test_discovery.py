@@ -14,7 +14,7 @@ import pytest
 
 from conftest import script
 from mllint_deploy.config import load_settings
-from mllint_deploy.discovery import discover
+from mllint_deploy.pipeline.discovery import discover
 
 BAD = textwrap.dedent(
     """\

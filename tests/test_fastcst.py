@@ -7,9 +7,9 @@ import libcst as cst
 import pytest
 
 from conftest import FIXTURES
-from mllint_deploy import fastcst
-from mllint_deploy.notebook import read_notebook
-from mllint_deploy.positions import compute_positions, provider_positions
+from mllint_deploy.sources import fastcst
+from mllint_deploy.sources.notebook import read_notebook
+from mllint_deploy.sources.positions import compute_positions, provider_positions
 
 # syntax the fixtures may not cover: every construct with optional or conditionally visited fields
 SYNTAX = '''
@@ -205,7 +205,7 @@ def libcst_own():
 
 
 def test_the_engine_installs_the_fast_walk():
-    import mllint_deploy.engine  # noqa: F401
+    import mllint_deploy.pipeline.engine  # noqa: F401
 
     assert cst.CSTNode.visit is fastcst._visit
     assert cst.Module.visit is fastcst._module_visit

@@ -7,7 +7,7 @@ import textwrap
 
 import pytest
 
-from mllint_deploy.noqa import ALL, parse_suppressions
+from mllint_deploy.suppress.noqa import ALL, parse_suppressions
 
 SPLIT = "X_train, X_test, y_train, y_test = train_test_split(X, y, test_size=0.2)"
 

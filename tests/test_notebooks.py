@@ -11,7 +11,7 @@ import pytest
 import yaml
 
 from conftest import FIXTURES, implemented, run_cli_json, run_script
-from mllint_deploy.notebook import BrokenNotebook, mask_cell, read_notebook
+from mllint_deploy.sources.notebook import BrokenNotebook, mask_cell, read_notebook
 
 NOTEBOOKS = FIXTURES / "notebooks"
 

@@ -14,11 +14,12 @@ from pathlib import Path
 import pytest
 
 from conftest import FIXTURES, copy_tree
-from mllint_deploy import parallel, registry
+from mllint_deploy import registry
+from mllint_deploy.pipeline import parallel
 from mllint_deploy.catalogue import load_catalogue
 from mllint_deploy.config import load_settings
 from mllint_deploy.reporters import FORMATS
-from mllint_deploy.runner import run
+from mllint_deploy.pipeline.runner import run
 
 needs_fork = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="forked workers inherit test patches")
 

@@ -15,9 +15,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from mllint_deploy import registry
-from mllint_deploy.engine import lint_text
-from mllint_deploy.project import Project
-from mllint_deploy.source import UnreadableSource, decode
+from mllint_deploy.pipeline.engine import lint_text
+from mllint_deploy.project.modules import Project
+from mllint_deploy.sources.source import UnreadableSource, decode
 
 pytestmark = pytest.mark.filterwarnings("ignore::SyntaxWarning")  # hypothesmith compiles what it generates
 

@@ -21,7 +21,8 @@ from pathlib import Path
 import pytest
 
 from conftest import script
-from mllint_deploy import runner, source
+from mllint_deploy.pipeline import runner
+from mllint_deploy.sources import source
 
 NORMAL = """\
 import numpy as np

@@ -14,7 +14,7 @@ import pytest
 from conftest import expected_findings, run_cli_json
 from mllint_deploy.analysis.features import artifact_key, path_segments, resolve_spec
 from mllint_deploy.cli import run_cli
-from mllint_deploy.contract import ContractError, load_contract, parse_contract
+from mllint_deploy.project.contract import ContractError, load_contract, parse_contract
 
 SKEW = {"MLD301", "MLD302", "MLD303", "MLD304", "MLD305"}
 
@@ -1061,7 +1061,7 @@ def test_facts_are_small_and_picklable():
     import pickle
 
     from mllint_deploy.checks.skew import SkewFacts, TrainServeSkew
-    from mllint_deploy.engine import lint_path
+    from mllint_deploy.pipeline.engine import lint_path
 
     root = Path(__file__).resolve().parent.parent / "fixtures" / "skew"
     check = TrainServeSkew()

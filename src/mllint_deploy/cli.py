@@ -82,7 +82,7 @@ def _command(paths, select, extend_select, ignore, fmt, output, exit_zero, stati
              diff_ref=None, baseline_file=None, write_baseline=None, write_contract=None, cache_dir=None):
     """Lint machine-learning training and serving code for leakage, unreproducible randomness,
     train/serve skew and unsafe serving. PATHS default to the current directory; '-' reads stdin."""
-    from mllint_deploy.runner import known_codes, run
+    from mllint_deploy.pipeline.runner import known_codes, run
 
     catalogue = load_catalogue()
     if explain:
@@ -123,7 +123,7 @@ def _command(paths, select, extend_select, ignore, fmt, output, exit_zero, stati
     result = run(paths, settings, stdin_filename)
     registry.warn_plugin_errors()
     if write_baseline:
-        from mllint_deploy import baseline
+        from mllint_deploy.suppress import baseline
 
         for err in result.internal_errors:
             click.echo(f"mllint-deploy: internal error: {err}", err=True)
@@ -154,7 +154,7 @@ def _command(paths, select, extend_select, ignore, fmt, output, exit_zero, stati
 def _write_contract(target: str, paths, settings) -> int:
     """`--write-contract FILE`: the contract inferred from the training code, written atomically."""
     from mllint_deploy.checks.skew import infer_contract
-    from mllint_deploy.contract import render_contract
+    from mllint_deploy.project.contract import render_contract
 
     if paths == ["-"]:
         raise UsageError("--write-contract needs the training code as PATHS, not stdin")
@@ -170,14 +170,14 @@ def _diff_and_baseline(diff_ref, baseline_file, paths):
     missing baseline is a usage error (exit 2) without a wasted run."""
     changed = known = None
     if diff_ref is not None:
-        from mllint_deploy.gitdiff import DiffError, changed_since
+        from mllint_deploy.pipeline.gitdiff import DiffError, changed_since
 
         try:
             changed = changed_since(diff_ref, paths)
         except DiffError as exc:
             raise UsageError(str(exc)) from None
     if baseline_file:
-        from mllint_deploy import baseline
+        from mllint_deploy.suppress import baseline
 
         try:
             known = baseline.load(baseline_file)

@@ -42,7 +42,7 @@ class Plugin:
         return cls._checks, cls._enabled
 
     def run(self):
-        from mllint_deploy.engine import lint_text, module_name_for
+        from mllint_deploy.pipeline.engine import lint_text, module_name_for
 
         checks, enabled = self._load()
         if not checks:

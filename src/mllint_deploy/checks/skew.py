@@ -1222,7 +1222,7 @@ class TrainServeSkew(ProjectCheck):
     # -- --write-contract --------------------------------------------------------------------------
     def infer(self, project) -> tuple[list[dict], str | None, str]:
         """Features (with types where the code gives evidence), target, and where they came from."""
-        from mllint_deploy.contract import ContractError
+        from mllint_deploy.project.contract import ContractError
 
         entries = self._setup(project)
         found = []
@@ -1287,7 +1287,7 @@ class _Rebased:
 
 
 def _contract_lookup(project):
-    from mllint_deploy.contract import ContractLookup
+    from mllint_deploy.project.contract import ContractLookup
 
     return ContractLookup(getattr(project, "contract", None), getattr(project, "contract_config", None))
 
@@ -1356,10 +1356,10 @@ def _under(path: str, root: str) -> bool:
 
 def infer_contract(paths: list[str], settings):
     """Lint `paths` for facts only and infer (features, target, source) for `--write-contract`."""
-    from mllint_deploy.discovery import discover, display_path
-    from mllint_deploy.engine import lint_path
-    from mllint_deploy.project import Project
-    from mllint_deploy.runner import _context_files
+    from mllint_deploy.pipeline.discovery import discover, display_path
+    from mllint_deploy.pipeline.engine import lint_path
+    from mllint_deploy.project.modules import Project
+    from mllint_deploy.pipeline.runner import _context_files
 
     files = discover(paths, settings)
     check = TrainServeSkew()

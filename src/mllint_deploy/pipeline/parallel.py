@@ -31,10 +31,10 @@ from collections import deque
 from dataclasses import dataclass
 from pathlib import Path
 
-from mllint_deploy import cache as cache_mod
-from mllint_deploy.discovery import display_path
-from mllint_deploy.engine import FileResult, lint_path, module_name_for
-from mllint_deploy.source import UnreadableSource, read_bytes
+from mllint_deploy.pipeline import cache as cache_mod
+from mllint_deploy.pipeline.discovery import display_path
+from mllint_deploy.pipeline.engine import FileResult, lint_path, module_name_for
+from mllint_deploy.sources.source import UnreadableSource, read_bytes
 
 CRASH_HOOK = "MLLINT_DEPLOY_TEST_CRASH_ON"
 STACK_BYTES = 512 * 1024 * 1024  # virtual: only the pages a deep recursion touches are used

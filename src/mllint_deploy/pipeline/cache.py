@@ -227,7 +227,7 @@ class Cache:
     # -- reading and writing -----------------------------------------------------------------
     def load(self, key: str, display: str):
         """The cached `FileResult` for `key`, or None (missing, unreadable, corrupt or not ours)."""
-        from mllint_deploy.engine import FileResult
+        from mllint_deploy.pipeline.engine import FileResult
 
         try:
             with open(self._entry(key), "rb") as fh:

@@ -10,14 +10,14 @@ from pathlib import Path
 from mllint_deploy import registry
 from mllint_deploy.catalogue import load_catalogue
 from mllint_deploy.config import ConfigError, Settings
-from mllint_deploy.contract import load_contract
-from mllint_deploy.discovery import discover
-from mllint_deploy.engine import FileResult, lint_stdin
+from mllint_deploy.project.contract import load_contract
+from mllint_deploy.pipeline.discovery import discover
+from mllint_deploy.pipeline.engine import FileResult, lint_stdin
 from mllint_deploy.findings import Finding, context_fingerprint, sort_findings
-from mllint_deploy.notebook import place_project_finding
-from mllint_deploy.parallel import call_with_big_stack, lint_files
-from mllint_deploy.project import Project
-from mllint_deploy.source import decode, read_bytes
+from mllint_deploy.sources.notebook import place_project_finding
+from mllint_deploy.pipeline.parallel import call_with_big_stack, lint_files
+from mllint_deploy.project.modules import Project
+from mllint_deploy.sources.source import decode, read_bytes
 from mllint_deploy.selection import enabled_codes
 
 

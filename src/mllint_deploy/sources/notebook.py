@@ -399,9 +399,9 @@ def lint_notebook_bytes(data: bytes, display: str, file_checks, enabled: frozens
     Line suppressions (`# noqa`) are applied here, on the joined text, before positions are mapped to
     cells; the file-level `# mllint-deploy: noqa` is passed on to the run like for any file. Facts for
     the project pass are those of the joined text; `place_project_finding` maps what it reports."""
-    from mllint_deploy.engine import FileResult, lint_text
+    from mllint_deploy.pipeline.engine import FileResult, lint_text
     from mllint_deploy.findings import Finding, context_fingerprint
-    from mllint_deploy.noqa import Suppressions
+    from mllint_deploy.suppress.noqa import Suppressions
 
     try:
         nb = read_notebook(data)
@@ -432,9 +432,9 @@ def lint_notebook_bytes(data: bytes, display: str, file_checks, enabled: frozens
 def lint_notebook_path(path: Path, display: str, file_checks, enabled: frozenset[str], module_name: str = "",
                        project_checks=()):
     """Read one notebook file and lint it; an unreadable file is one MLD001 finding."""
-    from mllint_deploy.engine import FileResult
+    from mllint_deploy.pipeline.engine import FileResult
     from mllint_deploy.findings import Finding
-    from mllint_deploy.source import UnreadableSource, read_bytes
+    from mllint_deploy.sources.source import UnreadableSource, read_bytes
 
     try:
         data = read_bytes(str(path))

@@ -17,15 +17,15 @@ from typing import Any
 
 import libcst as cst
 
-from mllint_deploy import fastcst
+from mllint_deploy.sources import fastcst
 from mllint_deploy.analysis.modulefacts import build_module_facts
 from mllint_deploy.analysis.names import ModuleIndex, index_module
 from dataclasses import replace
 
 from mllint_deploy.findings import Finding, context_fingerprint
-from mllint_deploy.noqa import Suppressions, parse_suppressions
-from mllint_deploy.positions import compute_positions
-from mllint_deploy.source import UnreadableSource, check_parsable, decode, read_bytes
+from mllint_deploy.suppress.noqa import Suppressions, parse_suppressions
+from mllint_deploy.sources.positions import compute_positions
+from mllint_deploy.sources.source import UnreadableSource, check_parsable, decode, read_bytes
 
 fastcst.install()  # read-only visits without libcst's node rebuilding (same hooks, same order)
 
@@ -232,7 +232,7 @@ def lint_path(path: Path, display: str, file_checks, enabled: frozenset[str], pr
     if module_name is None:
         module_name = module_name_for(path)
     if path.name.endswith(".ipynb"):
-        from mllint_deploy.notebook import lint_notebook_bytes, lint_notebook_path
+        from mllint_deploy.sources.notebook import lint_notebook_bytes, lint_notebook_path
 
         if data is not None:
             return lint_notebook_bytes(data, display, file_checks, enabled, module_name, project_checks, str(path))
@@ -249,7 +249,7 @@ def lint_path(path: Path, display: str, file_checks, enabled: frozenset[str], pr
 def lint_stdin(display: str, file_checks, enabled: frozenset[str], project_checks=()) -> FileResult:
     data = sys.stdin.buffer.read()
     if display.endswith(".ipynb"):
-        from mllint_deploy.notebook import lint_notebook_bytes
+        from mllint_deploy.sources.notebook import lint_notebook_bytes
 
         nb_path = os.path.abspath(display)
         return lint_notebook_bytes(data, display, file_checks, enabled, module_name_for(Path(nb_path)),

@@ -22,7 +22,7 @@ import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from mllint_deploy.notebook import SUFFIX as NOTEBOOK_SUFFIX, code_lines
+from mllint_deploy.sources.notebook import SUFFIX as NOTEBOOK_SUFFIX, code_lines
 
 _HUNK = re.compile(r"^@@ -\d+(?:,\d+)? \+(\d+)(?:,(\d+))? @@")
 _ESCAPES = {"a": "\a", "b": "\b", "f": "\f", "n": "\n", "r": "\r", "t": "\t", "v": "\v", '"': '"', "\\": "\\"}

@@ -1,0 +1,1 @@
+"""The project pass: every file's facts, module resolution, the feature contract."""

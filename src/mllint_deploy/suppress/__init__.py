@@ -1,0 +1,1 @@
+"""Suppressions: noqa comments, baselines, and the one ordered chain that applies them."""
