@@ -13,6 +13,7 @@ from mllint_deploy.catalogue import CatalogueError, load_catalogue
 from mllint_deploy.config import ConfigError, load_settings
 from mllint_deploy.reporters import FORMATS
 from mllint_deploy.selection import SelectorError, check_selectors
+from mllint_deploy.suppress import chain
 
 
 class UsageError(Exception):
@@ -130,10 +131,7 @@ def _command(paths, select, extend_select, ignore, fmt, output, exit_zero, stati
         _write_atomic(write_baseline, baseline.render(result.findings, write_baseline))
         click.echo(f"Wrote a baseline of {len(result.findings)} finding(s) to {write_baseline}.", err=True)
         return 2 if strict_internal and result.internal_errors else 0
-    if changed is not None:
-        result.findings = changed.filter(result.findings)
-    if known_findings is not None:
-        result.findings = known_findings.filter(result.findings)
+    result.findings = chain.reported_as_new(result.findings, changed, known_findings)
     for err in result.internal_errors:
         click.echo(f"mllint-deploy: internal error: {err}", err=True)
     report = FORMATS[fmt](result.findings, catalogue, quiet=quiet or bool(output and fmt == "text" and False),

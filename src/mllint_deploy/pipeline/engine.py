@@ -10,22 +10,21 @@ import ast
 import os
 import re
 import sys
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cached_property
 from pathlib import Path
 from typing import Any
 
 import libcst as cst
 
-from mllint_deploy.sources import fastcst
 from mllint_deploy.analysis.modulefacts import build_module_facts
 from mllint_deploy.analysis.names import ModuleIndex, index_module
-from dataclasses import replace
-
 from mllint_deploy.findings import Finding, context_fingerprint
-from mllint_deploy.suppress.noqa import Suppressions, parse_suppressions
+from mllint_deploy.sources import fastcst
+from mllint_deploy.sources.notebook import BrokenNotebook, NotebookFacts, read_notebook
 from mllint_deploy.sources.positions import compute_positions
 from mllint_deploy.sources.source import UnreadableSource, check_parsable, decode, read_bytes
+from mllint_deploy.suppress.noqa import Suppressions, parse_suppressions
 
 fastcst.install()  # read-only visits without libcst's node rebuilding (same hooks, same order)
 
@@ -232,8 +231,6 @@ def lint_path(path: Path, display: str, file_checks, enabled: frozenset[str], pr
     if module_name is None:
         module_name = module_name_for(path)
     if path.name.endswith(".ipynb"):
-        from mllint_deploy.sources.notebook import lint_notebook_bytes, lint_notebook_path
-
         if data is not None:
             return lint_notebook_bytes(data, display, file_checks, enabled, module_name, project_checks, str(path))
         return lint_notebook_path(path, display, file_checks, enabled, module_name, project_checks)
@@ -249,8 +246,6 @@ def lint_path(path: Path, display: str, file_checks, enabled: frozenset[str], pr
 def lint_stdin(display: str, file_checks, enabled: frozenset[str], project_checks=()) -> FileResult:
     data = sys.stdin.buffer.read()
     if display.endswith(".ipynb"):
-        from mllint_deploy.sources.notebook import lint_notebook_bytes
-
         nb_path = os.path.abspath(display)
         return lint_notebook_bytes(data, display, file_checks, enabled, module_name_for(Path(nb_path)),
                                    project_checks, nb_path)
@@ -262,3 +257,43 @@ def lint_stdin(display: str, file_checks, enabled: frozenset[str], project_check
         return result
     abspath = os.path.abspath(display)
     return lint_text(display, text, file_checks, enabled, module_name_for(Path(abspath)), project_checks, abspath)
+
+
+def lint_notebook_bytes(data: bytes, display: str, file_checks, enabled: frozenset[str], module_name: str = "",
+                        project_checks=(), abspath: str = "") -> FileResult:
+    """The per-file phase for a notebook: its joined code cells linted as one module.
+
+    Findings stay in the joined text's coordinates, with the joined text's suppressions and line map in
+    the result; the suppression chain applies `# noqa` there and then places each finding in its cell.
+    A cell that does not parse is one MLD001 finding, already in its cell."""
+    try:
+        nb = read_notebook(data)
+    except BrokenNotebook as exc:
+        result = FileResult(path=display)
+        result.findings.append(_syntax_finding(display, str(exc), exc.line, exc.column))
+        return result
+    if nb is None:
+        return FileResult(path=display)
+    result = lint_text(display, nb.text, file_checks, enabled, module_name,
+                       project_checks=project_checks, abspath=abspath)
+    for bad in nb.bad_cells:
+        lines = nb.cells.get(bad.cell, [])
+        result.findings.append(Finding(
+            path=display, line=bad.line, column=bad.column, code=SYNTAX_ERROR,
+            message=f"cannot parse cell {bad.cell}: {bad.reason}", end_line=bad.line, end_column=bad.column,
+            cell=bad.cell, fingerprint=context_fingerprint(SYNTAX_ERROR, display, lines, bad.line),
+        ))
+    result.facts["notebook"] = NotebookFacts(list(nb.line_map), nb.text.splitlines())
+    return result
+
+
+def lint_notebook_path(path: Path, display: str, file_checks, enabled: frozenset[str], module_name: str = "",
+                       project_checks=()) -> FileResult:
+    """Read one notebook file and lint it; an unreadable file is one MLD001 finding."""
+    try:
+        data = read_bytes(str(path))
+    except UnreadableSource as exc:
+        result = FileResult(path=display)
+        result.findings.append(_syntax_finding(display, str(exc), exc.line, exc.column))
+        return result
+    return lint_notebook_bytes(data, display, file_checks, enabled, module_name, project_checks, str(path))

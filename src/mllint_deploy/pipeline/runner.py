@@ -1,10 +1,9 @@
-"""One run: discover files, lint each (per-file phase), run the project pass, apply suppressions."""
+"""One run: discover files, lint each (per-file phase), run the project pass, apply the suppression chain."""
 
 from __future__ import annotations
 
-import fnmatch
 import os
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from mllint_deploy import registry
@@ -13,12 +12,11 @@ from mllint_deploy.config import ConfigError, Settings
 from mllint_deploy.project.contract import load_contract
 from mllint_deploy.pipeline.discovery import discover
 from mllint_deploy.pipeline.engine import FileResult, lint_stdin
-from mllint_deploy.findings import Finding, context_fingerprint, sort_findings
-from mllint_deploy.sources.notebook import place_project_finding
+from mllint_deploy.findings import Finding
 from mllint_deploy.pipeline.parallel import call_with_big_stack, lint_files
 from mllint_deploy.project.modules import Project
-from mllint_deploy.sources.source import decode, read_bytes
 from mllint_deploy.selection import enabled_codes
+from mllint_deploy.suppress import chain
 
 
 @dataclass
@@ -36,21 +34,6 @@ def known_codes() -> set[str]:
 def resolve_enabled(settings: Settings) -> frozenset[str]:
     implemented = registry.implemented_codes()
     return frozenset(enabled_codes(implemented, settings.select, settings.extend_select, settings.ignore))
-
-
-def _per_file_ignored(finding: Finding, settings: Settings) -> bool:
-    if not settings.per_file_ignores:
-        return False
-    candidates = {finding.path}
-    try:
-        candidates.add(Path(finding.path).resolve().relative_to(settings.project_root.resolve()).as_posix())
-    except ValueError:
-        pass
-    for glob, codes in settings.per_file_ignores:
-        if any(fnmatch.fnmatch(c, glob) or fnmatch.fnmatch(c, glob.rstrip("/") + "/*") for c in candidates):
-            if any(finding.code.startswith(code) or code == "ALL" for code in codes):
-                return True
-    return False
 
 
 def _context_files(paths: list[str], files: list[Path], settings: Settings) -> list[Path]:
@@ -90,18 +73,6 @@ def _run_project_checks(project_checks, results, reportable, enabled, out: RunRe
     return project.findings
 
 
-def _fingerprinted(findings: list[Finding], texts: dict[str, list[str]]) -> list[Finding]:
-    out = []
-    for f in findings:
-        if f.path not in texts:
-            try:
-                texts[f.path] = decode(read_bytes(f.path)).splitlines()
-            except Exception:
-                texts[f.path] = []
-        out.append(replace(f, fingerprint=context_fingerprint(f.code, f.path, texts[f.path], f.line)))
-    return out
-
-
 def run(paths: list[str], settings: Settings, stdin_filename: str | None = None) -> RunResult:
     enabled = resolve_enabled(settings)
     if settings.contract is not None:
@@ -121,22 +92,11 @@ def run(paths: list[str], settings: Settings, stdin_filename: str | None = None)
                            file_checks, project_checks, jobs=settings.jobs, use_cache=not settings.no_cache)
         results, context = phase[:len(files)], phase[len(files):]
     out = RunResult(files=len(results), enabled=enabled)
-    reportable = {r.path for r in results}
+    project_findings = []
     if project_checks:
-        project_findings = _run_project_checks(project_checks, results + context, reportable, enabled, out,
-                                               settings)
-        by_path = {r.path: r for r in results}
-        for f in _fingerprinted(project_findings, {}):
-            f = place_project_finding(by_path.get(f.path), f)  # notebooks: joined text -> cell
-            if f is not None:
-                by_path[f.path].findings.append(f)
+        project_findings = _run_project_checks(project_checks, results + context, {r.path for r in results},
+                                               enabled, out, settings)
     for res in results:
         out.internal_errors.extend(res.internal_errors)
-        for f in res.findings:
-            if f.code not in enabled:
-                continue
-            if res.suppressions.suppresses(f.line, f.code) or _per_file_ignored(f, settings):
-                continue
-            out.findings.append(f)
-    out.findings = sort_findings(out.findings)
+    out.findings = chain.reported(results, project_findings, settings, enabled)
     return out

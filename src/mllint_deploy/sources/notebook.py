@@ -18,7 +18,7 @@ IPython syntax is masked so the text parses while keeping its line count:
 - a cell magic whose body is Python (`%%time`, `%%timeit`, `%%capture`, ...) masks only its first
   line; any other cell magic (`%%bash`, `%%writefile`, `%%sql`, ...) masks the whole cell.
 A cell that still does not parse becomes one MLD001 finding in that cell, and the other cells are
-linted without it. A notebook that cannot be read at all (invalid JSON, missing keys, nbformat < 4)
+linted without it (`pipeline/engine.py` lints the joined text; `suppress/chain.py` maps findings back). A notebook that cannot be read at all (invalid JSON, missing keys, nbformat < 4)
 is one MLD001 finding for the file.
 """
 
@@ -369,78 +369,12 @@ def _check_cell(number: int, masked: list[str], shifts: list[int]) -> BadCell | 
 
 @dataclass
 class NotebookFacts:
-    """What the project pass needs to place its findings in a notebook (kept in `FileResult.facts`
-    under "notebook"): the line map, the joined text's line suppressions and its lines."""
+    """What the suppression chain needs to place a notebook's findings in its cells (kept in
+    `FileResult.facts` under "notebook"): the line map and the joined text's lines."""
 
     line_map: list[tuple[int, int, int]]
-    suppressions: object
     lines: list[str]
 
-
-def place_project_finding(result, finding):
-    """A finding the project pass made on a file: for a notebook, map it from the joined text to its
-    cell (with the joined text's fingerprint), or None when a `# noqa` in the cell suppresses it.
-    Any other file's finding is returned unchanged."""
-    facts = result.facts.get("notebook") if result is not None else None
-    if not isinstance(facts, NotebookFacts):
-        return finding
-    if facts.suppressions.suppresses(finding.line, finding.code):
-        return None
-    from mllint_deploy.findings import context_fingerprint
-
-    fingerprint = context_fingerprint(finding.code, finding.path, facts.lines, finding.line)
-    return replace(Notebook(text="", line_map=facts.line_map).map_finding(finding), fingerprint=fingerprint)
-
-
-def lint_notebook_bytes(data: bytes, display: str, file_checks, enabled: frozenset[str], module_name: str = "",
-                        project_checks=(), abspath: str = ""):
-    """The per-file phase for a notebook: findings carry `cell` and positions inside the cell.
-
-    Line suppressions (`# noqa`) are applied here, on the joined text, before positions are mapped to
-    cells; the file-level `# mllint-deploy: noqa` is passed on to the run like for any file. Facts for
-    the project pass are those of the joined text; `place_project_finding` maps what it reports."""
-    from mllint_deploy.pipeline.engine import FileResult, lint_text
-    from mllint_deploy.findings import Finding, context_fingerprint
-    from mllint_deploy.suppress.noqa import Suppressions
-
-    try:
-        nb = read_notebook(data)
-    except BrokenNotebook as exc:
-        result = FileResult(path=display)
-        result.findings.append(Finding(path=display, line=exc.line, column=exc.column, code=SYNTAX_ERROR,
-                                       message=str(exc), end_line=exc.line, end_column=exc.column))
-        return result
-    if nb is None:
-        return FileResult(path=display)
-    result = lint_text(display, nb.text, file_checks, enabled, module_name,
-                       project_checks=project_checks, abspath=abspath)
-    sup = result.suppressions
-    findings = [nb.map_finding(f) for f in result.findings if not sup.suppresses(f.line, f.code)]
-    for bad in nb.bad_cells:
-        lines = nb.cells.get(bad.cell, [])
-        findings.append(Finding(
-            path=display, line=bad.line, column=bad.column, code=SYNTAX_ERROR,
-            message=f"cannot parse cell {bad.cell}: {bad.reason}", end_line=bad.line, end_column=bad.column,
-            cell=bad.cell, fingerprint=context_fingerprint(SYNTAX_ERROR, display, lines, bad.line),
-        ))
-    result.findings = findings
-    result.suppressions = Suppressions(whole_file=sup.whole_file)
-    result.facts["notebook"] = NotebookFacts(list(nb.line_map), sup, nb.text.splitlines())
-    return result
-
-
-def lint_notebook_path(path: Path, display: str, file_checks, enabled: frozenset[str], module_name: str = "",
-                       project_checks=()):
-    """Read one notebook file and lint it; an unreadable file is one MLD001 finding."""
-    from mllint_deploy.pipeline.engine import FileResult
-    from mllint_deploy.findings import Finding
-    from mllint_deploy.sources.source import UnreadableSource, read_bytes
-
-    try:
-        data = read_bytes(str(path))
-    except UnreadableSource as exc:
-        result = FileResult(path=display)
-        result.findings.append(Finding(path=display, line=exc.line, column=exc.column, code=SYNTAX_ERROR,
-                                       message=str(exc), end_line=exc.line, end_column=exc.column))
-        return result
-    return lint_notebook_bytes(data, display, file_checks, enabled, module_name, project_checks, str(path))
+    def place(self, finding):
+        """The finding moved from the joined text to its cell."""
+        return Notebook(text="", line_map=self.line_map).map_finding(finding)

@@ -1,0 +1,84 @@
+"""The one ordered chain that turns what the analysis found into what is reported.
+
+Every finding, from a file check or from the project pass, goes through the same steps in this order:
+
+1. codes not enabled are dropped;
+2. `# noqa` on the analysed text (a notebook's joined cells, before positions move to cells) and the
+   file-level `# mllint-deploy: noqa`;
+3. `per-file-ignores`;
+4. the fingerprint (the reported line and its neighbours) for findings that have none yet;
+5. notebooks: the position and the line numbers in the message move from the joined text to the cell;
+
+and, when asked for (`reported_as_new`), after the full report is known:
+
+6. `--diff`: only findings on lines changed since the ref;
+7. `--baseline`: only findings the baseline does not record.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+from dataclasses import replace
+from pathlib import Path
+
+from mllint_deploy.findings import Finding, context_fingerprint, sort_findings
+from mllint_deploy.sources.notebook import NotebookFacts
+from mllint_deploy.sources.source import decode, read_bytes
+
+
+def reported(results, project_findings: list[Finding], settings, enabled: frozenset[str]) -> list[Finding]:
+    """Steps 1-5 over the per-file results and the project pass's findings, sorted."""
+    by_path = {r.path: r for r in results}
+    texts: dict[str, list[str]] = {}
+    out = []
+    candidates = [(r, f) for r in results for f in r.findings]
+    candidates += [(by_path[f.path], f) for f in project_findings if f.path in by_path]
+    for result, f in candidates:
+        if f.code not in enabled:
+            continue
+        in_cell = f.cell is not None  # an unparsable notebook cell: already placed in its cell
+        if result.suppressions.suppresses(-1 if in_cell else f.line, f.code):
+            continue
+        if per_file_ignored(f, settings):
+            continue
+        notebook = result.facts.get("notebook")
+        if not f.fingerprint:
+            lines = notebook.lines if isinstance(notebook, NotebookFacts) else _lines(f.path, texts)
+            f = replace(f, fingerprint=context_fingerprint(f.code, f.path, lines, f.line))
+        if isinstance(notebook, NotebookFacts) and not in_cell:
+            f = notebook.place(f)
+        out.append(f)
+    return sort_findings(out)
+
+
+def reported_as_new(findings: list[Finding], changed=None, known=None) -> list[Finding]:
+    """Steps 6-7: `changed` from `--diff` (pipeline.gitdiff), `known` from `--baseline`."""
+    if changed is not None:
+        findings = changed.filter(findings)
+    if known is not None:
+        findings = known.filter(findings)
+    return findings
+
+
+def per_file_ignored(finding: Finding, settings) -> bool:
+    if not settings.per_file_ignores:
+        return False
+    candidates = {finding.path}
+    try:
+        candidates.add(Path(finding.path).resolve().relative_to(settings.project_root.resolve()).as_posix())
+    except ValueError:
+        pass
+    for glob, codes in settings.per_file_ignores:
+        if any(fnmatch.fnmatch(c, glob) or fnmatch.fnmatch(c, glob.rstrip("/") + "/*") for c in candidates):
+            if any(finding.code.startswith(code) or code == "ALL" for code in codes):
+                return True
+    return False
+
+
+def _lines(path: str, texts: dict[str, list[str]]) -> list[str]:
+    if path not in texts:
+        try:
+            texts[path] = decode(read_bytes(path)).splitlines()
+        except Exception:
+            texts[path] = []
+    return texts[path]
