@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from conftest import expected_findings, run_cli_json
-from mllint_deploy.analysis.features import artifact_key, path_segments, resolve_spec
+from mllint_deploy.analysis.columns import artifact_key, path_segments, resolve_spec
 from mllint_deploy.cli import run_cli
 from mllint_deploy.project.contract import ContractError, load_contract, parse_contract
 
@@ -991,6 +991,17 @@ def test_write_contract_with_two_different_models_is_exit_2(tmp_path, cli):
     write(tmp_path, {"a.py": _train('["age"]', path='"a.joblib"'), "b.py": _train('["city"]', path='"b.joblib"')})
     rc, _, err = cli("--write-contract", str(tmp_path / "c.yaml"), str(tmp_path))
     assert rc == 2 and "different columns" in err
+
+
+def test_write_contract_describes_the_training_file_named_in_a_repository_with_others(tmp_path, cli):
+    """Files named on the command line are the training code to describe; the rest of the repository
+    is read for the constants it imports, not as more training code."""
+    write(tmp_path, {"a.py": _train('["age"]', path='"a.joblib"'), "b.py": _train('["city"]', path='"b.joblib"')})
+    subprocess.run(["git", "init", "-q", str(tmp_path)], check=True)
+    target = tmp_path / "c.yaml"
+    rc, _, err = cli("--write-contract", str(target), str(tmp_path / "b.py"))
+    assert rc == 0, err
+    assert load_contract(target).names == ("city",)
 
 
 # ------------------------------------------------------------------------------------------------

@@ -151,7 +151,7 @@ def _command(paths, select, extend_select, ignore, fmt, output, exit_zero, stati
 
 def _write_contract(target: str, paths, settings) -> int:
     """`--write-contract FILE`: the contract inferred from the training code, written atomically."""
-    from mllint_deploy.checks.skew import infer_contract
+    from mllint_deploy.pipeline.runner import infer_contract
     from mllint_deploy.project.contract import render_contract
 
     if paths == ["-"]:

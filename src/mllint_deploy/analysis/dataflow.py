@@ -5,93 +5,31 @@ values (`values.py`): which data each name holds and where it came from (a file,
 fitted transform), which objects were built from which library classes, and what was fitted on what.
 It records the events rules ask about: fits, splits, applications of fitted objects,
 cross-validation, validation data handed to `fit`, and scores used to pick a model.
-Calls to functions defined in the same file are followed one level through summaries.
-Library knowledge (which classes fit, split, resample...) comes from `rules/knowledge/leakage.yaml`.
+Calls are evaluated in `dataflow_calls.py`; same-file functions are followed through summaries.
+Library knowledge (which classes fit, split, resample...) comes from the concepts (`knowledge/`).
 """
 
 from __future__ import annotations
 
-import builtins
-import functools
-from dataclasses import replace
 from itertools import count
 
 import libcst as cst
 
-from mllint_deploy.analysis.calls import is_false, keyword, positional, string_value
-from mllint_deploy.analysis.names import ModuleIndex, ScopeInfo, dotted
+from mllint_deploy.analysis.calls import string_value
+from mllint_deploy.analysis.names import ModuleIndex, ScopeInfo
 from mllint_deploy.analysis.walk import OrderedWalk
 from mllint_deploy.analysis.values import (
-    Apply, CrossVal, Data, Fit, Flow, FoldSplit, Index, Obj, Score, ScoreList, Selection, Seq, Split, Stat,
-    ValidationUse, fresh_root, name_words,
+    Data, Fit, Flow, Index, Obj, Score, ScoreList, Selection, Seq, Split, Stat,
+    fresh_root, name_words,
 )
-from mllint_deploy.knowledge import knowledge
-
-_FRAME_ATTRIBUTES = frozenset(
-    "values T loc iloc at iat index columns shape dtypes dtype str dt cat size ndim empty plot "
-    "sparse array axes flags attrs style".split()
+from mllint_deploy.analysis.dataflow_calls import CallTransfer
+from mllint_deploy.analysis.flowsupport import (
+    BUILTINS, FALSY, FRAME_ATTRIBUTES, SAME_DATA_ATTRIBUTES, FunctionSummary, drop_columns,
+    has_words, int_index, is_test_name, knowledge_sets, shares_rows, whole_slice,
 )
-_SAME_DATA_ATTRIBUTES = frozenset("values T loc iloc at iat str dt cat array".split())
-_SELECT_FUNCS = frozenset({"max", "min", "sorted", "argmax", "argmin", "nanargmax", "nanargmin"})
-_SELECT_METHODS = frozenset({"idxmax", "idxmin", "sort_values", "nlargest", "nsmallest", "max", "min", "argmax",
-                             "argmin", "index", "rank"})
-_FALSY = ("None", "False")
-_BUILTINS = frozenset(dir(builtins))
 
 
-class Knowledge:
-    """The concepts the leakage dataflow asks about, as sets, built once per process."""
-
-    def __init__(self) -> None:
-        k = knowledge()
-        self.concepts = k
-        self.kind_of = k.step_kinds()
-        self.splitters: dict[str, str] = {q: k.names[q].shuffles or "never" for q in k.having("splitter")}
-        self.fitting_functions = k.having("fitting_function")
-        self.row_wise_functions = k.having("row_function")
-        self.fit_methods = k.method_names("fit")
-        self.column_statistics = k.method_names("statistic")
-        self.column_statistic_functions = k.having("statistic")
-        self.split_functions = k.having("split")
-        self.cross_validation_functions = k.having("cross_validation")
-        self.validation_keywords = frozenset(k.keywords.get("validation_data", ()))
-        self.data_readers = k.having("reader")
-        self.data_wrappers = k.having("wrapper")
-        self.combine_functions = k.having("combine")
-        self.datetime_constructors = k.having("datetime")
-        self.time_words = k.words["time_columns"]
-        self.test_words = k.words["test"]
-        self.validation_words = k.words["validation"]
-        self.apply_methods = k.method_names("apply")
-        self.metric_prefixes = k.prefixes["metrics"]
-        self.ml_roots = frozenset({q.split(".")[0] for q in self.kind_of} | {"sklearn", "xgboost", "lightgbm",
-                                  "catboost", "keras", "tensorflow", "torch", "imblearn"})
-
-
-@functools.lru_cache(maxsize=None)
-def knowledge_sets() -> Knowledge:
-    return Knowledge()
-
-
-def is_test_name(name: str, k: Knowledge) -> bool:
-    return bool(name_words(name) & k.test_words)
-
-
-def _has_words(name: str, words) -> bool:
-    return bool(name_words(name) & words)
-
-
-class FunctionSummary:
-    """What a same-file function does to its parameters, as seen from a call site."""
-
-    def __init__(self, node: cst.FunctionDef, params: list[str], flow: Flow, param_roots: list[frozenset[int]]):
-        self.node = node
-        self.params = params
-        self.flow = flow
-        self.param_roots = param_roots
-
-
-class ScopeWalker(OrderedWalk):
+class ScopeWalker(CallTransfer, OrderedWalk):
     """Walks one scope's statements in order and builds its `Flow`."""
 
     def __init__(self, idx: ModuleIndex, scope: ScopeInfo, summaries: dict[str, FunctionSummary] | None = None,
@@ -277,7 +215,7 @@ class ScopeWalker(OrderedWalk):
             base = self._eval(target.value)
             cols = self._subscript_strings(target)
             if isinstance(base, Data) and cols:
-                base.columns = _drop_columns(base.columns, cols)
+                base.columns = drop_columns(base.columns, cols)
         elif isinstance(target, cst.Name):
             self.env.pop(target.value, None)
         elif isinstance(target, (cst.Tuple, cst.List)):
@@ -303,11 +241,11 @@ class ScopeWalker(OrderedWalk):
     def _bind_name(self, name: str, value) -> None:
         if isinstance(value, Data) and value.split is not None and value.part in ("test", "val") \
                 and value.stmt == self._stmt:
-            if _has_words(name, self.k.test_words):
+            if has_words(name, self.k.test_words):
                 value.part, value.test_hint = "test", True  # named test: used as the test set
-            elif _has_words(name, self.k.validation_words):
+            elif has_words(name, self.k.validation_words):
                 value.part, value.test_hint = "val", False
-            elif _has_words(name, {"train", "training", "trn", "tr"}):
+            elif has_words(name, {"train", "training", "trn", "tr"}):
                 value.part, value.test_hint = "train", False  # `X_train1, X_train2 = split(...)`
         if isinstance(value, Data) and value.stmt == self._stmt and value.slice_of is not None \
                 and value.split is None:
@@ -378,7 +316,7 @@ class ScopeWalker(OrderedWalk):
                 c for c in new_cols if c not in names))
         for d in self._datas(value):
             for f in d.via:
-                if f not in base.via and _shares_rows(f, base):
+                if f not in base.via and shares_rows(f, base):
                     base.via = base.via + (f,)
 
     def _assign_attribute(self, target: cst.Attribute, value) -> None:
@@ -433,7 +371,7 @@ class ScopeWalker(OrderedWalk):
         name = expr.value
         if name in self.env:
             return self.env[name]
-        if name in _FALSY or name == "True" or name in self._callables or name in _BUILTINS:
+        if name in FALSY or name == "True" or name in self._callables or name in BUILTINS:
             return None
         qn = self.idx.qualify(expr, self.scope)
         if qn is not None and (qn.split(".")[0] in self.k.ml_roots or "." not in qn):
@@ -458,13 +396,13 @@ class ScopeWalker(OrderedWalk):
         base = self._eval(expr.value)
         attr = expr.attr.value
         if isinstance(base, Data):
-            if attr in _SAME_DATA_ATTRIBUTES:
+            if attr in SAME_DATA_ATTRIBUTES:
                 d = self._derive([base], expr)
                 return d
             if attr == "index":
                 d = self._derive([base], expr, keep_columns=False)
                 return d
-            if attr not in _FRAME_ATTRIBUTES and not attr.startswith("_"):
+            if attr not in FRAME_ATTRIBUTES and not attr.startswith("_"):
                 d = self._derive([base], expr, keep_columns=False)
                 d.columns = ("only", (attr,))
                 d.target = attr
@@ -482,7 +420,7 @@ class ScopeWalker(OrderedWalk):
         if isinstance(base, Stat):
             return base  # `df["c"].mode()[0]`
         if isinstance(base, Seq):
-            i = _int_index(expr)
+            i = int_index(expr)
             if i is not None and -len(base.items) <= i < len(base.items):
                 return base.items[i]
             return None
@@ -497,8 +435,8 @@ class ScopeWalker(OrderedWalk):
         d = self._derive([base], expr, keep_columns=keeps_columns)
         d.grouped, d.windowed = base.grouped, base.windowed  # `df.groupby("k")["col"]` is still grouped
         first = expr.slice[0].slice
-        if (keeps_columns and cols is None and not _whole_slice(first)) or (
-                len(expr.slice) > 1 and isinstance(first, cst.Slice) and not _whole_slice(first)):
+        if (keeps_columns and cols is None and not whole_slice(first)) or (
+                len(expr.slice) > 1 and isinstance(first, cst.Slice) and not whole_slice(first)):
             d.slice_of = base  # rows taken: `df[:800]`, `df[mask]`, `X[:n, :]`
             d.subset = True
         for s in slices:
@@ -637,576 +575,6 @@ class ScopeWalker(OrderedWalk):
         v = self._eval(expr.value)
         self._bind(expr.target, v, expr.value)
         return v
-
-    # ------------------------------------------------------------------ calls
-    def _e_Call(self, call: cst.Call):
-        func = call.func
-        qn = self.idx.call_name(call, self.scope)
-        if isinstance(func, cst.Attribute) and isinstance(func.value, cst.Name) and func.value.value == "self" \
-                and f"self.{func.attr.value}" in self.summaries:
-            return self._apply_summary(call, self.summaries[f"self.{func.attr.value}"], self._args(call))
-        if qn is None and isinstance(func, cst.Attribute):
-            recv = self._eval(func.value)
-            args = self._args(call)
-            return self._method(call, recv, self.k.concepts.method(func.attr.value), args, func.value)
-        args = self._args(call)
-        if qn is not None:
-            return self._library_call(call, qn, args)
-        if isinstance(func, cst.Name):
-            return self._plain_call(call, func.value, args)
-        return None
-
-    def _args(self, call: cst.Call) -> tuple[list, dict]:
-        pos, kw = [], {}
-        for a in call.args:
-            v = self._eval(a.value)
-            if a.keyword is not None:
-                kw[a.keyword.value] = v
-            elif not a.star:
-                pos.append(v)
-        return pos, kw
-
-    def _arg(self, args, index: int | None, name: str | None):
-        pos, kw = args
-        if name and name in kw:
-            return kw[name]
-        if index is not None and index < len(pos):
-            return pos[index]
-        return None
-
-    # -- library calls ----------------------------------------------------------------------
-    def _library_call(self, call: cst.Call, qn: str, args):
-        k = self.k
-        short = qn.rsplit(".", 1)[-1]
-        scores = _scores_in(args)
-        if scores:
-            if short in _SELECT_FUNCS:
-                self.flow.selections.append(Selection(node=call, scores=scores))
-                return None
-            return ScoreList(scores)
-        if any(name in k.validation_keywords for name in args[1]):
-            self._validation_keywords(call, args)
-        if qn in k.data_readers:
-            first = positional(call, 0) or keyword(call, "filepath_or_buffer") or keyword(call, "path") \
-                or keyword(call, "fname") or keyword(call, "file")
-            fname = self._path_words(first)
-            d = self._new_data("", call, "file", file_name=fname)
-            if fname and _has_words(fname.rsplit(".", 1)[0], k.test_words):
-                d.test_hint = True
-            pd_kw = keyword(call, "parse_dates")
-            if pd_kw is not None and not (isinstance(pd_kw, cst.Name) and pd_kw.value in _FALSY) and not (
-                    isinstance(pd_kw, (cst.List, cst.Tuple)) and not pd_kw.elements):
-                d.time_ordered = True
-            usecols = self._strings_of(keyword(call, "usecols")) if keyword(call, "usecols") is not None else None
-            d.columns = ("only", tuple(usecols)) if usecols else ("all", frozenset())
-            return d
-        if qn in k.split_functions:
-            return self._split(call, short, self._datas(Seq(args[0])), shuffled=not is_false(keyword(call, "shuffle")))
-        if qn in k.splitters:
-            when = k.splitters[qn]
-            shuffle = when == "always" or (when == "when-shuffle-true" and _truthy(keyword(call, "shuffle")))
-            return Obj(label=short, qualname=qn, kind="splitter", node=call, shuffle=shuffle)
-        if qn in k.kind_of:
-            kind = k.kind_of[qn]
-            if _row_wise_here(k.concepts.names[qn], call):
-                kind = "row_wise"  # `Imputer(axis=1)`: filled each row from its own values
-            obj = Obj(label=short, qualname=qn, kind=kind, node=call)
-            if kind == "search":
-                obj.fits = []
-                self._pending_cv[id(obj)] = args[1].get("cv")
-            if kind == "pipeline":
-                obj.selects_columns = _selects_columns(args)
-            return obj
-        if qn in k.fitting_functions:
-            data = self._arg(args, 0, "X")
-            data = data if isinstance(data, Data) else None
-            fit = self._record_fit(call, f"{short}()", "function", short, data, None, None)
-            if data is None:
-                return None
-            out = self._derive([data], call, extra_via=[fit])
-            return out
-        if qn in k.column_statistic_functions:
-            data = self._arg(args, 0, "a")
-            if isinstance(data, Data) and _axis_is_columns(call):
-                return Stat(data=data, node=call, label=short)
-            return None
-        if qn in k.row_wise_functions or qn in k.data_wrappers:
-            datas = self._datas(Seq(args[0])) + self._datas(Seq(list(args[1].values())))
-            return self._derive(datas, call) if datas else None
-        if qn in k.combine_functions:
-            datas = self._datas(Seq(args[0]))
-            return self._derive(datas, call, keep_columns=False) if datas else None
-        if qn in k.cross_validation_functions:
-            data = self._arg(args, 1, "X")
-            self._cross_val(call, short, data, args[1].get("cv"))
-            return None
-        if qn in k.datetime_constructors:
-            return self._new_data("", call, "call", time_ordered=True)
-        if qn.startswith(k.metric_prefixes):
-            return self._score(call, args)
-        datas = self._datas(Seq(args[0])) + self._datas(Seq(list(args[1].values())))
-        if short[:1].isupper() and qn.split(".")[0] in k.ml_roots:
-            return Obj(label=short, qualname=qn, kind="estimator", node=call)
-        if datas:
-            return self._opaque_result(datas, call)
-        return self._new_data("", call, "call")
-
-    def _test_path_argument(self, call: cst.Call) -> bool:
-        """`load(HOLDOUT_CSV)`: a helper given a file path whose name says test/holdout."""
-        for a in call.args:
-            name = self._path_words(a.value)
-            if name and "." in name and _has_words(name.rsplit(".", 1)[0], self.k.test_words):
-                return True
-        return False
-
-    def _opaque_result(self, datas: list[Data], call) -> Data:
-        """What a function we cannot see into returns from these arguments: rows derived from them, of
-        unknown origin when the arguments themselves are (so `test = load(cfg.path)` may say test)."""
-        out = self._derive(datas, call, keep_columns=False)
-        if all(d.origin in ("param", "unknown", "call") for d in datas):
-            out.origin = "call"
-        return out
-
-    def _plain_call(self, call: cst.Call, name: str, args):
-        summary = self.summaries.get(name)
-        if summary is not None:
-            return self._apply_summary(call, summary, args)
-        datas = self._datas(Seq(args[0])) + self._datas(Seq(list(args[1].values())))
-        if name in _SELECT_FUNCS:
-            scores = _scores_in(args)
-            if scores:
-                self.flow.selections.append(Selection(node=call, scores=scores))
-            return None
-        if name in ("len", "print", "isinstance", "type", "range", "enumerate", "zip", "str", "repr", "hash", "id",
-                    "open", "dict", "set", "sum", "any", "all", "round", "abs", "int", "float"):
-            if name in ("zip", "enumerate") and args[0]:
-                return Seq([a for a in args[0]])
-            if name in ("float", "round", "abs") and args[0] and isinstance(args[0][0], Score):
-                return args[0][0]
-            return None
-        if name in ("list", "tuple") and args[0]:
-            return args[0][0]
-        if datas:
-            return self._opaque_result(datas, call)
-        if name in self.env and isinstance(self.env[name], Obj):
-            return None
-        return self._new_data("", call, "call")
-
-    # -- methods ---------------------------------------------------------------------------
-    def _method(self, call: cst.Call, recv, method: str, args, recv_node):
-        k = self.k
-        if isinstance(recv, ScoreList):
-            if method == "append" and args[0]:
-                recv.scores.extend(_scores_in(args))
-                return None
-            if method in _SELECT_METHODS:
-                self.flow.selections.append(Selection(node=call, scores=list(recv.scores)))
-            return recv
-        if method == "append" and isinstance(recv_node, cst.Name) and args[0]:
-            scores = _scores_in(args)
-            if scores:
-                self.env[recv_node.value] = ScoreList(scores)
-                return None
-        if method in ("append", "extend") and isinstance(recv, Seq) and isinstance(recv_node, cst.Name):
-            datas = self._datas(Seq(list(args[0])))
-            if datas:  # `x_test = []` then `x_test.append(test_data[i])`: the list holds those rows
-                collected = self._derive(datas, call, keep_columns=False)
-                collected.name = recv_node.value
-                self.env[recv_node.value] = collected
-            return None
-        if isinstance(recv, Data) and (method in k.fit_methods or method in k.apply_methods):
-            # a method of an object the walk could not type (a parameter, a model from a helper)
-            name = dotted(recv_node) or ""
-            if recv.origin in ("param", "unknown", "call") and recv.predictions_of is None:
-                obj = self._unknown_objs.get(name)
-                if obj is None:
-                    obj = Obj(label=name or "the model", qualname=None, kind="unknown", node=recv_node, name=name)
-                    self._unknown_objs[name] = obj
-                if name:
-                    self.env[name] = obj
-                recv = obj
-        if isinstance(recv, Obj):
-            return self._obj_method(call, recv, method, args)
-        if isinstance(recv, Data):
-            return self._data_method(call, recv, method, args)
-        if isinstance(recv, Seq) and method == "split":
-            return None
-        return None
-
-    def _obj_method(self, call: cst.Call, obj: Obj, method: str, args):
-        k = self.k
-        if method in k.fit_methods:
-            data = self._arg(args, 0, "X") or self._arg(args, 0, "x")
-            target = self._arg(args, 1, "y")
-            data = data if isinstance(data, Data) else (self._datas(data)[0] if self._datas(data) else None)
-            target = target if isinstance(target, Data) else None
-            if obj.kind == "search":
-                cv = self._pending_cv.get(id(obj))
-                self._cross_val(call, f"{obj.label}.fit", data, cv)
-            kind = obj.kind
-            if kind == "unknown" and method in ("fit_transform", "fit_resample", "fit_on_texts", "adapt"):
-                kind = "transformer"  # a project class with fit_transform is a transformer
-            fit = self._record_fit(call, obj.label, kind, method, data, target, obj)
-            self._validation_keywords(call, args)
-            if method in ("fit_transform", "fit_predict"):
-                if data is None:
-                    return None
-                keep = obj.kind in ("transformer", "row_wise", "label", "pipeline")
-                out = self._derive([data], call, keep_columns=keep,
-                                   extra_via=[fit] if obj.learns_from_rows or obj.kind == "unknown" else [])
-                if method == "fit_predict":
-                    out.predictions_of = obj
-                return out
-            if method == "fit_resample":
-                if data is None:
-                    return None
-                x_out = self._derive([data], call, extra_via=[fit])
-                y_out = self._derive([target], call, extra_via=[fit]) if target is not None else None
-                return Seq([x_out, y_out])
-            return obj
-        if method == "split" and obj.kind == "splitter":
-            data = self._arg(args, 0, "X")
-            data = data if isinstance(data, Data) else None
-            self.flow.fold_splits.append(FoldSplit(index=self._next(), node=call, splitter=obj, data=data))
-            roots = data.roots if data is not None else frozenset({fresh_root()})
-            return Seq([Seq([Index(roots, "train"), Index(roots, "test")])])
-        if method in k.apply_methods:
-            data = self._arg(args, 0, "X")
-            data = data if isinstance(data, Data) else (self._datas(data)[0] if self._datas(data) else None)
-            self.flow.applies.append(Apply(index=self._next(), node=call, obj=obj, method=method, data=data,
-                                           loops=tuple(self._loops)))
-            if method == "score":
-                return Score(node=call, on_test=data is not None and self._is_test(data), loops=tuple(self._loops))
-            if data is None:
-                return None
-            if method.startswith("predict") or method == "decision_function":
-                out = self._derive([data], call, keep_columns=False)
-                out.predictions_of = obj
-                return out
-            via = list(obj.fits[-1:]) if obj.learns_from_rows and obj.fits else []
-            keep = obj.kind in ("transformer", "row_wise", "pipeline")
-            return self._derive([data], call, keep_columns=keep, extra_via=via)
-        if method in ("set_params", "set_output"):
-            return obj
-        return None
-
-    def _data_method(self, call: cst.Call, recv: Data, method: str, args):
-        k = self.k
-        if method in ("rolling", "expanding", "ewm", "groupby", "resample", "shift", "diff", "pct_change",
-                      "cumsum", "cummax", "cummin", "rank"):
-            out = self._derive([recv], call, keep_columns=method in ("shift", "diff", "pct_change"))
-            out.windowed = method not in ("shift", "diff", "pct_change")
-            out.grouped = method == "groupby"
-            return out
-        if method == "transform" and recv.grouped and string_value(positional(call, 0)) in k.column_statistics:
-            # `df.groupby("merchant")["is_fraud"].transform("mean")`: a per-group statistic of every row
-            stat = Stat(data=recv, node=call, label=f"group {string_value(positional(call, 0))}")
-            return self._derive([recv], call, keep_columns=False, extra_via=[self._stat_fit(stat, call)])
-        lambdas = [a.value for a in call.args if isinstance(a.value, cst.Lambda)]
-        if lambdas and method in ("assign", "apply", "transform", "pipe", "map", "agg"):
-            lambda_fits = []
-            for lam in lambdas:  # `df.assign(z=lambda d: (d.x - d.x.mean()) / d.x.std())`
-                saved = dict(self.env)
-                for p in lam.params.params:
-                    self.env[p.name.value] = recv
-                result = self._eval(lam.body)
-                self.env = saved
-                lambda_fits += [f for d in self._datas(Seq([result])) for f in d.via
-                                if f.kind == "stat" and f not in recv.via]
-            if lambda_fits:
-                out = self._derive([recv], call, keep_columns=method != "apply", extra_via=lambda_fits)
-                return out
-        if method in k.column_statistics:
-            if _axis_is_columns(call) and not recv.windowed:
-                return Stat(data=recv, node=call, label=method)
-            return self._derive([recv], call, keep_columns=False)
-        if method == "describe":
-            return None
-        inplace = _truthy(keyword(call, "inplace"))
-        stats = [v for v in (list(args[0]) + list(args[1].values())) if isinstance(v, Stat)]
-        stat_fits = [self._stat_fit(st, call) for st in stats if st.data.roots & recv.roots]
-        if method == "pop":
-            cols = self._strings_of(positional(call, 0))
-            if cols:
-                recv.columns = _drop_columns(recv.columns, cols)
-                d = self._derive([recv], call, keep_columns=False)
-                d.columns, d.target = ("only", (cols[0],)), cols[0]
-                return d
-            return None
-        out = recv if inplace else self._derive([recv], call, extra_via=stat_fits)
-        if inplace:
-            for f in stat_fits:
-                recv.via = recv.via + (f,)
-                if recv.column_of is not None:  # `df["age"].fillna(df["age"].mean(), inplace=True)`
-                    recv.column_of.via = recv.column_of.via + (f,)
-        if method == "drop":
-            cols = _drop_columns_of(call, self)
-            if cols:
-                out.columns = _drop_columns(out.columns, cols)
-            elif not inplace:
-                out.slice_of = recv
-        elif method in ("set_index", "sort_values"):
-            col = positional(call, 0) or keyword(call, "keys" if method == "set_index" else "by")
-            names = self._strings_of(col) if col is not None else None
-            if names and any(_has_words(n, k.time_words) for n in names):
-                out.time_ordered = True
-            if method == "set_index":
-                out.columns = _drop_columns(out.columns, names or [])
-        elif method in ("resample", "asfreq", "to_period", "tz_localize"):
-            out.time_ordered = True
-        elif method in ("iloc", "pivot", "pivot_table", "groupby", "melt", "merge", "join",
-                        "apply", "agg", "aggregate"):
-            out.columns = None
-        elif method in ("sample", "head", "tail", "query", "nlargest", "nsmallest"):
-            out.slice_of = recv
-            out.subset = True
-        elif method not in ("copy", "fillna", "dropna", "drop_duplicates", "sort_index", "select_dtypes", "astype", "reset_index", "to_numpy", "replace", "rename", "clip",
-                            "interpolate", "ffill", "bfill", "round", "abs", "where", "mask", "assign", "reindex",
-                            "filter", "to_frame", "squeeze", "ravel", "flatten", "reshape", "tolist", "toarray",
-                            "todense", "numpy", "cpu", "detach", "float", "to", "map", "transform"):
-            out.columns = None  # an unknown method may add, drop or mix columns
-        return None if inplace else out
-
-    # -- events ----------------------------------------------------------------------------
-    def _record_fit(self, call, label, kind, method, data, target, obj) -> Fit:
-        fit = Fit(index=self._next(), node=call, label=label, kind=kind, method=method, data=data, target=target,
-                  obj=obj, loops=tuple(self._loops), call=call)
-        self.flow.fits.append(fit)
-        if obj is not None:
-            obj.fits.append(fit)
-        for loop in self._loops:
-            self.flow.loop_fits.add(loop)
-        return fit
-
-    def _validation_keywords(self, call: cst.Call, args) -> None:
-        for name, value in args[1].items():
-            if name in self.k.validation_keywords:
-                self.flow.validation_uses.append(
-                    ValidationUse(index=self._next(), node=call, keyword=name, data=self._datas(value)))
-
-    def _split(self, call, label: str, inputs: list[Data], shuffled: bool, summary_call=None):
-        split = Split(index=self._next(), node=call, label=label, inputs=inputs, shuffled=shuffled,
-                      summary_call=summary_call)
-        self.flow.splits.append(split)
-        outputs = []
-        for d in inputs:
-            test_part = "val" if d.part == "train" else "test"
-            for part in ("train", test_part):
-                out = self._derive([d], call)
-                out.part = part
-                out.split = split
-                out.test_hint = part == "test"
-                outputs.append(out)
-        return _SplitOutputs(outputs)
-
-    def _cross_val(self, call, label: str, data, cv) -> None:
-        data = data if isinstance(data, Data) else None
-        self.flow.cross_vals.append(CrossVal(index=self._next(), node=call, label=label, data=data, cv=cv))
-
-    def _score(self, call: cst.Call, args):
-        datas = self._datas(Seq(args[0])) + self._datas(Seq(list(args[1].values())))
-        on_test = any(self._is_test(d) for d in datas)
-        return Score(node=call, on_test=on_test, loops=tuple(self._loops))
-
-    def _is_test(self, d: Data) -> bool:
-        return d.part == "test" or (d.part is None and d.test_hint)
-
-    # -- summaries -------------------------------------------------------------------------
-    def _apply_summary(self, call: cst.Call, summary: FunctionSummary, args):
-        pos, kw = args
-        arg_for: list[object] = []
-        for i, p in enumerate(summary.params):
-            if p in kw:
-                arg_for.append(kw[p])
-            elif i < len(pos):
-                arg_for.append(pos[i])
-            else:
-                arg_for.append(None)
-
-        def param_of(d: Data | None) -> int | None:
-            if d is None:
-                return None
-            for i, roots in enumerate(summary.param_roots):
-                if d.roots and d.roots <= roots:
-                    return i
-            return None
-
-        fit_map: dict[int, Fit] = {}
-        for f in summary.flow.fits:
-            i = param_of(f.data)
-            if i is None or not isinstance(arg_for[i], Data) or f.kind not in (
-                    "transformer", "selector", "vectorizer", "resampler", "function", "stat"):
-                continue
-            new = replace(f, index=self._next(), node=call, label=f"{f.label} (in {summary.node.name.value}())",
-                          data=arg_for[i], loops=tuple(self._loops), summary_call=call, obj=None)
-            self.flow.fits.append(new)
-            fit_map[id(f)] = new
-        split_outputs = {}
-        for s in summary.flow.splits:
-            inputs = [arg_for[i] for i in (param_of(d) for d in s.inputs) if i is not None and isinstance(
-                arg_for[i], Data)]
-            if inputs:
-                res = self._split(call, f"{s.label} (in {summary.node.name.value}())", inputs, s.shuffled,
-                                  summary_call=call)
-                split_outputs[id(s)] = res
-
-        fresh_roots: dict[frozenset[int], frozenset[int]] = {}
-
-        def translate(v):
-            if isinstance(v, Seq):
-                return Seq([translate(i) for i in v.items])
-            if isinstance(v, _SplitOutputs):
-                return Seq([translate(i) for i in v.items])
-            if isinstance(v, Data):
-                i = param_of(v)
-                base = arg_for[i] if i is not None and isinstance(arg_for[i], Data) else None
-                out = self._derive([base] if base is not None else [], call,
-                                   extra_via=[fit_map[id(f)] for f in v.via if id(f) in fit_map])
-                if v.columns is None or base is None:
-                    out.columns = v.columns if v.columns and v.columns[0] == "only" else None
-                elif v.columns[0] == "only":
-                    out.columns = v.columns
-                else:
-                    out.columns = _drop_columns(base.columns, v.columns[1])
-                out.target = v.target
-                if v.part is not None:
-                    out.part = v.part
-                    if v.split is not None and id(v.split) in split_outputs:
-                        out.split = split_outputs[id(v.split)].split
-                    out.test_hint = v.part == "test"
-                if base is None:
-                    out.origin = "call"
-                    out.roots = fresh_roots.setdefault(v.roots, frozenset({fresh_root()}))
-                    out.time_ordered = v.time_ordered
-                    out.test_hint = out.test_hint or v.test_hint or self._test_path_argument(call)
-                return out
-            if isinstance(v, Obj):
-                # a splitter keeps its own line (where `shuffle=True` is written); a fitted object is
-                # fitted at the call
-                obj = Obj(label=v.label, qualname=v.qualname, kind=v.kind,
-                          node=v.node if v.kind == "splitter" else call, shuffle=v.shuffle)
-                obj.fits = [fit_map[id(f)] for f in v.fits if id(f) in fit_map]
-                return obj
-            return v
-
-        returned = [r for r in summary.flow.returns if r is not None]
-        shuffling = [r for r in returned if isinstance(r, Obj) and r.kind == "splitter" and r.shuffle]
-        if returned:
-            value = translate(shuffling[0] if shuffling else returned[-1])
-            if isinstance(value, Seq):  # `return texts, labels` built from lists: data of unknown origin
-                value = Seq([self._new_data("", call, "call") if item is None or (
-                    isinstance(item, Seq) and not self._datas(item)) else item for item in value.items])
-            return value
-        datas = self._datas(Seq(pos)) + self._datas(Seq(list(kw.values())))
-        return self._derive(datas, call, keep_columns=False) if datas else self._new_data("", call, "call")
-
-
-class _SplitOutputs(Seq):
-    """The outputs of a split, named by the targets they are unpacked into."""
-
-    def __init__(self, items):
-        super().__init__(items)
-        self.split = items[0].split if items else None
-
-
-def _row_wise_here(concept, call: cst.Call) -> bool:
-    """Whether the arguments select a per-row mode of the step (`Imputer(axis=1)`)."""
-    for name, values in concept.row_wise_when:
-        value = keyword(call, name)
-        if isinstance(value, cst.Integer) and int(value.value) in values:
-            return True
-        if string_value(value) is not None and string_value(value) in values:
-            return True
-    return False
-
-
-def _selects_columns(args) -> bool:
-    """A pipeline whose ColumnTransformer drops unlisted columns sees only the columns it names."""
-    stack = list(args[0]) + list(args[1].values())
-    while stack:
-        v = stack.pop()
-        if isinstance(v, Seq):
-            stack.extend(v.items)
-        elif isinstance(v, Obj) and (v.qualname or "").rsplit(".", 1)[-1] in (
-                "ColumnTransformer", "make_column_transformer") and isinstance(v.node, cst.Call):
-            remainder = keyword(v.node, "remainder")
-            if string_value(remainder) != "passthrough":
-                return True
-    return False
-
-
-def _scores_in(args) -> list[Score]:
-    out = []
-    for v in list(args[0]) + list(args[1].values()):
-        if isinstance(v, Score):
-            out.append(v)
-        elif isinstance(v, ScoreList):
-            out.extend(v.scores)
-        elif isinstance(v, Seq):
-            out.extend(s for s in v.items if isinstance(s, Score))
-    return out
-
-
-def _shares_rows(fit: Fit, data: Data) -> bool:
-    return fit.data is not None and bool(fit.data.roots & data.roots)
-
-
-def _truthy(expr) -> bool:
-    return isinstance(expr, cst.Name) and expr.value == "True"
-
-
-def _whole_slice(sl) -> bool:
-    """`X[:, 1:]`: the `:` keeps every row."""
-    return isinstance(sl, cst.Slice) and sl.lower is None and sl.upper is None and sl.step is None
-
-
-def _int_index(expr: cst.Subscript) -> int | None:
-    if len(expr.slice) != 1 or not isinstance(expr.slice[0].slice, cst.Index):
-        return None
-    v = expr.slice[0].slice.value
-    neg = False
-    if isinstance(v, cst.UnaryOperation) and isinstance(v.operator, cst.Minus):
-        v, neg = v.expression, True
-    if isinstance(v, cst.Integer):
-        n = int(v.value)
-        return -n if neg else n
-    return None
-
-
-
-
-def _axis_is_columns(call: cst.Call) -> bool:
-    """`df.mean()` / `np.mean(X, axis=0)` aggregate over rows; `axis=1` is per row."""
-    axis = keyword(call, "axis")
-    if axis is None:
-        return True
-    if isinstance(axis, cst.Integer):
-        return axis.value == "0"
-    s = string_value(axis)
-    return s in ("index", "rows") if s is not None else True
-
-
-def _drop_columns(columns, names):
-    if columns is None or not names:
-        return columns
-    mode, cols = columns
-    if mode == "all":
-        return ("all", frozenset(cols) | frozenset(names))
-    return ("only", tuple(c for c in cols if c not in set(names)))
-
-
-def _drop_columns_of(call: cst.Call, walker: ScopeWalker) -> list[str] | None:
-    cols = keyword(call, "columns")
-    if cols is not None:
-        return walker._strings_of(cols)
-    labels = keyword(call, "labels") or positional(call, 0)
-    axis = keyword(call, "axis")
-    if axis is None and len([a for a in call.args if a.keyword is None]) >= 2:
-        axis = positional(call, 1)
-    if labels is not None and axis is not None:
-        if (isinstance(axis, cst.Integer) and axis.value == "1") or string_value(axis) == "columns":
-            return walker._strings_of(labels)
-    return None
 
 
 def analyse_function(idx: ModuleIndex, fn: cst.FunctionDef, summaries=None) -> tuple[Flow, FunctionSummary]:

@@ -10,7 +10,7 @@ from mllint_deploy import registry
 from mllint_deploy.catalogue import load_catalogue
 from mllint_deploy.config import ConfigError, Settings
 from mllint_deploy.project.contract import load_contract
-from mllint_deploy.pipeline.discovery import discover
+from mllint_deploy.pipeline.discovery import discover, display_path
 from mllint_deploy.pipeline.engine import FileResult, lint_stdin
 from mllint_deploy.findings import Finding
 from mllint_deploy.pipeline.parallel import call_with_big_stack, lint_files
@@ -100,3 +100,17 @@ def run(paths: list[str], settings: Settings, stdin_filename: str | None = None)
         out.internal_errors.extend(res.internal_errors)
     out.findings = chain.reported(results, project_findings, settings, enabled)
     return out
+
+
+def infer_contract(paths: list[str], settings: Settings):
+    """`--write-contract`: lint `paths` for the skew facts only (the rest of their project too, for the
+    constants they import) and infer (features, target, source) from the training code in `paths`."""
+    from mllint_deploy.pipeline.engine import lint_path
+    from mllint_deploy.project.inference import infer_contract as infer
+
+    codes = frozenset({"MLD301"})
+    _, project_checks = registry.checks_for(codes)
+    files = discover(paths, settings)
+    named = [lint_path(p, display_path(p), [], codes, project_checks) for p in files]
+    others = [lint_path(p, display_path(p), [], codes, project_checks) for p in _context_files(paths, files, settings)]
+    return infer(Project(named + others, {r.path for r in named}, codes))

@@ -29,7 +29,6 @@ import json
 import re
 import textwrap
 from dataclasses import dataclass, field, replace
-from pathlib import Path
 
 SUFFIX = ".ipynb"
 SYNTAX_ERROR = "MLD001"
