@@ -97,6 +97,27 @@ def test_content_change_misses_for_that_file_only(project, cli, lint_calls):
     assert second == cli(".", "--jobs", "1", "--no-cache")
 
 
+def test_a_changed_helper_module_misses_for_the_files_that_use_it(project, cli, lint_calls):
+    """`notebook.py` is analysed through `helpers.py` (a project module it imports): its entry holds
+    only while helpers.py is unchanged, even though its own bytes are the same."""
+    (project / "helpers.py").write_text(
+        "from sklearn.preprocessing import StandardScaler\n\n\ndef prep(X):\n    return X\n", encoding="utf-8")
+    (project / "notebook.py").write_text(
+        "import numpy as np\nfrom sklearn.model_selection import train_test_split\n\nfrom helpers import prep\n\n"
+        "X = prep(np.load('x.npy'))\nX_tr, X_te = train_test_split(X, random_state=0)\n", encoding="utf-8")
+    first = cli(".", "--jobs", "1", "--select", "MLD101")
+    assert "notebook.py" not in first[1]
+    lint_calls.clear()
+    (project / "helpers.py").write_text(
+        "from sklearn.preprocessing import StandardScaler\n\n\ndef prep(X):\n"
+        "    return StandardScaler().fit_transform(X)\n", encoding="utf-8")
+    second = cli(".", "--jobs", "1", "--select", "MLD101")
+    assert sorted(lint_calls) == ["helpers.py", "notebook.py"]
+    assert "notebook.py:6:5: MLD101 StandardScaler (in prep())" in second[1]
+    lint_calls.clear()
+    assert cli(".", "--jobs", "1", "--select", "MLD101") == second and lint_calls == []
+
+
 def test_settings_change_misses(project, cli, lint_calls):
     cli(".", "--jobs", "1")
     lint_calls.clear()

@@ -48,10 +48,11 @@ class Plugin:
         if not checks:
             return
         text = "".join(self.lines)
-        module_name = ""
+        module_name = abspath = ""
         if self.filename and self.filename not in ("-", "stdin"):
-            module_name = module_name_for(Path(self.filename).absolute())
-        result = lint_text(self.filename, text, checks, enabled, module_name)
+            abspath = str(Path(self.filename).absolute())
+            module_name = module_name_for(Path(abspath))
+        result = lint_text(self.filename, text, checks, enabled, module_name, abspath=abspath)
         for f in sorted(result.findings, key=lambda f: (f.line, f.column, f.code)):
             if f.code in _SKIP or f.code not in enabled:
                 continue

@@ -23,6 +23,7 @@ from mllint_deploy.analysis.values import (
     fresh_root, name_words,
 )
 from mllint_deploy.analysis.dataflow_calls import CallTransfer
+from mllint_deploy.analysis.summaries import Const, ProjectSources, SummaryBook, truth
 from mllint_deploy.analysis.flowsupport import (
     BUILTINS, FALSY, FRAME_ATTRIBUTES, SAME_DATA_ATTRIBUTES, FunctionSummary, drop_columns,
     has_words, int_index, is_test_name, knowledge_sets, shares_rows, whole_slice,
@@ -32,15 +33,13 @@ from mllint_deploy.analysis.flowsupport import (
 class ScopeWalker(CallTransfer, OrderedWalk):
     """Walks one scope's statements in order and builds its `Flow`."""
 
-    def __init__(self, idx: ModuleIndex, scope: ScopeInfo, summaries: dict[str, FunctionSummary] | None = None,
-                 strings: dict[str, str] | None = None):
+    def __init__(self, idx: ModuleIndex, scope: ScopeInfo, book: SummaryBook | None = None):
         self.idx = idx
         self.scope = scope
         self.k = knowledge_sets()
         self.flow = Flow(scope_node=scope.node)
         self.env: dict[str, object] = {}
-        self.summaries = summaries or {}
-        self.strings = strings or {}
+        self.book = book if book is not None else SummaryBook(idx, None, summarise)
         self._counter = count(1)
         self._stmt = 0
         self._loops: list[int] = []
@@ -170,6 +169,15 @@ class ScopeWalker(CallTransfer, OrderedWalk):
 
     def _expression(self, expr):
         return self._eval(expr)
+
+    def _if(self, stmt: cst.If) -> None:
+        """A test the call's constants decide (`if fit_dv:` with `fit_dv=False`) takes one branch."""
+        known = truth(stmt.test, self.env)
+        self._expression(stmt.test)
+        if known is not False:
+            self._block(stmt.body.body)
+        if known is not True:
+            self._else(stmt)
 
     def _loop(self, stmt) -> None:
         it = None
@@ -563,9 +571,10 @@ class ScopeWalker(CallTransfer, OrderedWalk):
         return left if left is not None else right
 
     def _e_IfExp(self, expr):
+        known = truth(expr.test, self.env)
         self._eval(expr.test)
-        a = self._eval(expr.body)
-        b = self._eval(expr.orelse)
+        a = self._eval(expr.body) if known is not False else None
+        b = self._eval(expr.orelse) if known is not True else None
         return a if a is not None else b
 
     def _e_Await(self, expr):
@@ -577,20 +586,29 @@ class ScopeWalker(CallTransfer, OrderedWalk):
         return v
 
 
-def analyse_function(idx: ModuleIndex, fn: cst.FunctionDef, summaries=None) -> tuple[Flow, FunctionSummary]:
+def analyse_function(idx: ModuleIndex, fn: cst.FunctionDef, book: SummaryBook | None = None,
+                     consts: tuple = ()) -> tuple[Flow, FunctionSummary]:
+    """The flow of `fn` with its parameters as placeholders (those in `consts` bound to constants)."""
     scope = idx.scopes[fn]
-    walker = ScopeWalker(idx, scope, summaries)
+    walker = ScopeWalker(idx, scope, book)
+    fixed = dict(consts)
     roots = []
     for p in scope.params:
-        if p in ("self", "cls"):
+        if p in ("self", "cls") or p in fixed:
             roots.append(frozenset())
+            if p in fixed:
+                walker.env[p] = Const(fixed[p])
             continue
         d = walker._new_data(p, fn, "param")
         walker.env[p] = d
         roots.append(d.roots)
     body = fn.body.body if isinstance(fn.body, cst.IndentedBlock) else [fn.body]
     flow = walker.walk(body)
-    return flow, FunctionSummary(fn, scope.params, flow, roots)
+    return flow, FunctionSummary(fn, scope.params, flow, roots, module=walker.book)
+
+
+def summarise(book: SummaryBook, fn: cst.FunctionDef, consts: tuple) -> FunctionSummary:
+    return analyse_function(book.index, fn, book, consts)[1]
 
 
 def module_flows(ctx) -> list[Flow]:
@@ -600,43 +618,13 @@ def module_flows(ctx) -> list[Flow]:
 
 def _build_flows(ctx) -> list[Flow]:
     idx: ModuleIndex = ctx.index
-    summaries: dict[str, FunctionSummary] = {}
-    flows: list[Flow] = []
-    functions = [fn for fn, parent in idx.functions]
-    # summaries first (one level: a summary does not follow further calls)
-    method_summaries: dict[int, dict[str, FunctionSummary]] = {}  # class id -> "self.name" -> summary
-    owner: dict[int, int] = {}
-    for cls, parent in idx.classes:
-        if isinstance(cls.body, cst.IndentedBlock):
-            for stmt in cls.body.body:
-                if isinstance(stmt, cst.FunctionDef):
-                    owner[id(stmt)] = id(cls)
-    for fn in functions:
-        flow, summary = analyse_function(idx, fn)
-        flows.append(flow)
-        if id(fn) in owner:
-            method_summaries.setdefault(owner[id(fn)], {})[f"self.{fn.name.value}"] = summary
-        elif idx.scopes[fn].parent is idx.module_scope:
-            summaries[fn.name.value] = summary
-    # re-walk functions that call other same-file functions, now with their summaries
-    for i, fn in enumerate(functions):
-        own = {**summaries, **method_summaries.get(owner.get(id(fn)), {})}
-        if _calls_any(idx, fn, own):
-            flows[i], _ = analyse_function(idx, fn, own)
-    module_walker = ScopeWalker(idx, idx.module_scope, summaries)
-    flows.insert(0, module_walker.walk(ctx.module.body))
+    book = SummaryBook(idx, project_sources(ctx), summarise)
+    flows = [book.summary(fn).flow for fn, _ in idx.functions]
+    flows.insert(0, ScopeWalker(idx, idx.module_scope, book).walk(ctx.module.body))
     return flows
 
 
-def _calls_any(idx: ModuleIndex, fn: cst.FunctionDef, summaries) -> bool:
-    scope = idx.scopes[fn]
-    for call, s in idx.calls:
-        if s is not scope:
-            continue
-        func = call.func
-        if isinstance(func, cst.Name) and func.value in summaries and func.value != fn.name.value:
-            return True
-        if isinstance(func, cst.Attribute) and isinstance(func.value, cst.Name) and func.value.value == "self" \
-                and f"self.{func.attr.value}" in summaries and func.attr.value != fn.name.value:
-            return True
-    return False
+def project_sources(ctx) -> ProjectSources:
+    """The project modules this file imports, found beside it; what they read is recorded on `ctx`."""
+    record = getattr(ctx, "depends_on", None)
+    return ctx.shared("project_sources", lambda c: ProjectSources(c.abspath, c.module_name, record))

@@ -27,9 +27,12 @@ class CallTransfer:
     def _e_Call(self, call: cst.Call):
         func = call.func
         qn = self.idx.call_name(call, self.scope)
-        if isinstance(func, cst.Attribute) and isinstance(func.value, cst.Name) and func.value.value == "self" \
-                and f"self.{func.attr.value}" in self.summaries:
-            return self._apply_summary(call, self.summaries[f"self.{func.attr.value}"], self._args(call))
+        if isinstance(func, cst.Attribute) and isinstance(func.value, cst.Name) and func.value.value == "self":
+            method = self.book.method(self.scope.node, func.attr.value)
+            if method is not None:
+                summary = self._summary(self.book, method, call, is_method=True)
+                if summary is not None:
+                    return self._apply_summary(call, summary, self._args(call))
         if qn is None and isinstance(func, cst.Attribute):
             recv = self._eval(func.value)
             args = self._args(call)
@@ -62,6 +65,9 @@ class CallTransfer:
     # -- library calls ----------------------------------------------------------------------
     def _library_call(self, call: cst.Call, qn: str, args):
         k = self.k
+        summary = self._project_function(call, qn)
+        if summary is not None:
+            return self._apply_summary(call, summary, args)
         short = qn.rsplit(".", 1)[-1]
         scores = scores_in(args)
         if scores:
@@ -153,9 +159,13 @@ class CallTransfer:
         return out
 
     def _plain_call(self, call: cst.Call, name: str, args):
-        summary = self.summaries.get(name)
-        if summary is not None:
-            return self._apply_summary(call, summary, args)
+        fn = self.book.local(name)
+        found = (self.book, fn) if fn is not None else next(
+            (f for f in map(self.book.foreign, self.book.star_candidates(name)) if f is not None), None)
+        if found is not None:  # a function of this module, or of a module imported with `*`
+            summary = self._summary(*found, call)
+            if summary is not None:
+                return self._apply_summary(call, summary, args)
         datas = self._datas(Seq(args[0])) + self._datas(Seq(list(args[1].values())))
         if name in SELECT_FUNCS:
             scores = scores_in(args)
@@ -397,7 +407,22 @@ class CallTransfer:
         return d.part == "test" or (d.part is None and d.test_hint)
 
     # -- summaries -------------------------------------------------------------------------
+    def _summary(self, book, fn: cst.FunctionDef, call: cst.Call, is_method: bool = False):
+        """`fn`'s summary specialised on this call's constant arguments (None inside a recursion)."""
+        consts = book.constants(fn, call, self.env, is_method or book.method_owner(fn) is not None)
+        return book.summary(fn, consts)
+
+    def _project_function(self, call: cst.Call, qn: str):
+        """The summary of a function of another project module that `qn` names, if it is one."""
+        found = self.book.foreign(qn) if self.k.concepts.concept(qn) is None else None
+        return self._summary(*found, call) if found is not None else None
+
     def _apply_summary(self, call: cst.Call, summary: FunctionSummary, args):
+        """The callee's events replayed at the call, on the caller's arguments, and its return value.
+
+        Fits on a parameter become fits of the argument; fits on data the callee builds itself (reads,
+        derives) become fits of what it returns; splits and cross-validation of parameters replay on
+        the arguments. Everything replayed is placed at the call: the callee may live in another file."""
         pos, kw = args
         arg_for: list[object] = []
         for i, p in enumerate(summary.params):
@@ -407,6 +432,7 @@ class CallTransfer:
                 arg_for.append(pos[i])
             else:
                 arg_for.append(None)
+        where = f"in {summary.node.name.value}()"
 
         def param_of(d: Data | None) -> int | None:
             if d is None:
@@ -416,14 +442,33 @@ class CallTransfer:
                     return i
             return None
 
+        root_map: dict[int, int] = {}
+
+        def inner_roots(roots: frozenset[int]) -> frozenset[int]:
+            """The callee's own data gets roots of its own in the caller, shared where they were shared."""
+            return frozenset(root_map.setdefault(r, fresh_root()) for r in roots)
+
         fit_map: dict[int, Fit] = {}
+        learners = ("transformer", "selector", "vectorizer", "resampler", "function", "stat")
+        # fits of the callee's own data matter to the caller only through what it returns
+        returned_via = {id(f) for r in summary.flow.returns for d in self._datas(r if isinstance(r, (Data, Seq))
+                                                                                  else None) for f in d.via}
         for f in summary.flow.fits:
-            i = param_of(f.data)
-            if i is None or not isinstance(arg_for[i], Data) or f.kind not in (
-                    "transformer", "selector", "vectorizer", "resampler", "function", "stat"):
+            if f.kind not in learners or f.data is None:
                 continue
-            new = replace(f, index=self._next(), node=call, label=f"{f.label} (in {summary.node.name.value}())",
-                          data=arg_for[i], loops=tuple(self._loops), summary_call=call, obj=None)
+            i = param_of(f.data)
+            if i is not None:
+                if not isinstance(arg_for[i], Data):
+                    continue
+                data = arg_for[i]
+            elif id(f) in returned_via and not (f.data.roots & frozenset().union(*summary.param_roots)) \
+                    and f.data.origin != "param":
+                data = replace(f.data, roots=inner_roots(f.data.roots), node=call, via=(), split=None,
+                               slice_of=None, column_of=None, predictions_of=None)
+            else:
+                continue
+            new = replace(f, index=self._next(), node=call, label=f"{f.label} ({where})", data=data, call=call,
+                          loops=tuple(self._loops), summary_call=call, obj=None, inner=f.inner or i is None)
             self.flow.fits.append(new)
             fit_map[id(f)] = new
         split_outputs = {}
@@ -431,11 +476,12 @@ class CallTransfer:
             inputs = [arg_for[i] for i in (param_of(d) for d in s.inputs) if i is not None and isinstance(
                 arg_for[i], Data)]
             if inputs:
-                res = self._split(call, f"{s.label} (in {summary.node.name.value}())", inputs, s.shuffled,
-                                  summary_call=call)
+                res = self._split(call, f"{s.label} ({where})", inputs, s.shuffled, summary_call=call)
                 split_outputs[id(s)] = res
-
-        fresh_roots: dict[frozenset[int], frozenset[int]] = {}
+        for cv in summary.flow.cross_vals:
+            i = param_of(cv.data)
+            if i is not None and isinstance(arg_for[i], Data):
+                self._cross_val(call, f"{cv.label} ({where})", arg_for[i], None)
 
         def translate(v):
             if isinstance(v, Seq):
@@ -460,16 +506,18 @@ class CallTransfer:
                         out.split = split_outputs[id(v.split)].split
                     out.test_hint = v.part == "test"
                 if base is None:
-                    out.origin = "call"
-                    out.roots = fresh_roots.setdefault(v.roots, frozenset({fresh_root()}))
+                    out.origin = "call"  # built inside the callee: names at the call still say what it is
+                    out.roots = inner_roots(v.roots)
                     out.time_ordered = v.time_ordered
+                    out.file_name = v.file_name
                     out.test_hint = out.test_hint or v.test_hint or self._test_path_argument(call)
                 return out
             if isinstance(v, Obj):
-                # a splitter keeps its own line (where `shuffle=True` is written); a fitted object is
-                # fitted at the call
+                # a splitter keeps its own line (where `shuffle=True` is written) when it is in this file;
+                # a fitted object is fitted at the call
+                local = summary.module is None or summary.module is self.book
                 obj = Obj(label=v.label, qualname=v.qualname, kind=v.kind,
-                          node=v.node if v.kind == "splitter" else call, shuffle=v.shuffle)
+                          node=v.node if v.kind == "splitter" and local else call, shuffle=v.shuffle)
                 obj.fits = [fit_map[id(f)] for f in v.fits if id(f) in fit_map]
                 return obj
             return v

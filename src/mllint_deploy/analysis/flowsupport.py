@@ -70,13 +70,16 @@ def has_words(name: str, words) -> bool:
 
 
 class FunctionSummary:
-    """What a same-file function does to its parameters, as seen from a call site."""
+    """What a project function does to its parameters, as seen from a call site (`module`: the
+    summary book of the module that defines it)."""
 
-    def __init__(self, node: cst.FunctionDef, params: list[str], flow: Flow, param_roots: list[frozenset[int]]):
+    def __init__(self, node: cst.FunctionDef, params: list[str], flow: Flow, param_roots: list[frozenset[int]],
+                 module=None):
         self.node = node
         self.params = params
         self.flow = flow
         self.param_roots = param_roots
+        self.module = module
 
 
 class SplitOutputs(Seq):

@@ -137,6 +137,7 @@ class Fit:
     loops: tuple[int, ...]
     call: cst.Call | None = None
     summary_call: cst.CSTNode | None = None  # set when the fit happens inside a helper called here
+    inner: bool = False  # replayed from a helper that fitted on data of its own (the helper's flow judges it)
 
 
 @dataclass(eq=False)

@@ -97,7 +97,8 @@ class Leakage(FileCheck):
     def _fit_on_test(self, ctx, flow) -> None:
         reported: set[int] = set()
         for fit in flow.fits:
-            if fit.kind == "row_wise" or fit.data is None or not _is_test(fit.data) or id(fit.node) in reported:
+            if fit.kind == "row_wise" or fit.inner or fit.data is None or not _is_test(fit.data) \
+                    or id(fit.node) in reported:
                 continue
             reported.add(id(fit.node))
             why = "a test split output" if fit.data.part == "test" else (

@@ -16,7 +16,9 @@ The cache lives in `.mllint_deploy_cache/` at the project root (the directory of
 else the working directory), or where `--cache-dir` / `cache-dir` says. It has its own `.gitignore`
 (`*`) and a `CACHEDIR.TAG`, so neither git nor backup tools pick it up. Entries are written
 atomically (temporary file, then rename), so concurrent runs and workers never see half an entry.
-An entry that cannot be read or unpickled is ignored (and rewritten); a cache directory that cannot
+An entry records the other project files its analysis read (helper modules the file imports) with
+their digests, and is used only while they are unchanged. An entry that cannot be read or unpickled
+is ignored (and rewritten); a cache directory that cannot
 be created or written is used read-only, or not at all, without failing the run.
 
 Safety: a repository can contain a `.mllint_deploy_cache/` of its own making, so an entry is never
@@ -74,7 +76,7 @@ def _package_digest() -> str:
     """The tool's own code. An installed release is identified by its version; a source checkout or
     an editable install (where the code changes under the same version) by the content of its
     modules, so an edited check never reuses stale entries."""
-    root = Path(__file__).resolve().parent
+    root = Path(__file__).resolve().parent.parent  # the package, not only pipeline/
     if root.parent.name in ("site-packages", "dist-packages"):
         return "release"
     h = hashlib.sha256()
@@ -103,7 +105,7 @@ def _package_digest() -> str:
 def _check_code_digest(checks) -> str:
     """The source of every enabled check that lives outside this package (plugins)."""
     h = hashlib.sha256()
-    package_root = Path(__file__).resolve().parent
+    package_root = Path(__file__).resolve().parent.parent
     seen: set[str] = set()
     for check in checks:
         module = sys.modules.get(type(check).__module__)
@@ -240,6 +242,8 @@ class Cache:
             return None
         if not isinstance(result, FileResult) or result.path != display:
             return None
+        if not _unchanged(getattr(result, "dependencies", None) or {}):
+            return None  # a helper module it was analysed with has changed since
         return result
 
     def store(self, key: str, payload: bytes) -> None:
@@ -257,6 +261,17 @@ class Cache:
     @staticmethod
     def _write_atomic(path: Path, payload: bytes) -> None:
         write_atomic(path, payload, prefix=".tmp-")
+
+
+def _unchanged(dependencies: dict[str, str]) -> bool:
+    for path, digest in dependencies.items():
+        try:
+            with open(path, "rb") as fh:
+                if hashlib.sha256(fh.read()).hexdigest() != digest:
+                    return False
+        except OSError:
+            return False
+    return True
 
 
 def dumps(result) -> bytes:

@@ -40,6 +40,8 @@ class FileResult:
     facts: dict[str, Any] = field(default_factory=dict)
     internal_errors: list[str] = field(default_factory=list)
     suppressions: Suppressions = field(default_factory=Suppressions)
+    # other project files the analysis read (imported helpers): (absolute path, sha256 of their bytes)
+    dependencies: dict[str, str] = field(default_factory=dict)
 
 
 def module_name_for(path: Path) -> str:
@@ -66,6 +68,11 @@ class FileContext:
         self.facts: dict[str, Any] = {}
         self._raw: list[tuple[str, cst.CSTNode, str]] = []
         self._cache: dict[str, Any] = {}
+        self.dependencies: dict[str, str] = {}
+
+    def depends_on(self, abspath: str, digest: str) -> None:
+        """The analysis read another project file (a helper module): the result holds while it is unchanged."""
+        self.dependencies[abspath] = digest
 
     @cached_property
     def index(self) -> ModuleIndex:
@@ -211,6 +218,7 @@ def lint_text(path: str, text: str, file_checks, enabled: frozenset[str], module
     except Exception as exc:
         result.internal_errors.append(f"{path}: positions: {type(exc).__name__}: {_one_line(exc)}")
     result.facts = ctx.facts
+    result.dependencies = dict(ctx.dependencies)
     if result.findings:
         lines = text.splitlines()
         result.findings = [replace(f, fingerprint=context_fingerprint(f.code, f.path, lines, f.line))
