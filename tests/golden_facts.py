@@ -62,7 +62,7 @@ def _describe(d) -> str | None:
 def events(ctx: FileContext) -> list[list]:
     from mllint_deploy.analysis.dataflow import module_flows
     from mllint_deploy.analysis.handlers import find_handlers
-    from mllint_deploy.analysis.taint import analyse_handlers
+    from mllint_deploy.analysis.serving_events import analyse_handlers
 
     line = ctx.line_of
     out: list[list] = []

@@ -19,10 +19,13 @@ from mllint_deploy.analysis.calls import string_value
 from mllint_deploy.analysis.names import ModuleIndex, ScopeInfo
 from mllint_deploy.analysis.walk import OrderedWalk
 from mllint_deploy.analysis.values import (
-    Data, Fit, Flow, Index, Obj, Score, ScoreList, Selection, Seq, Split, Stat,
+    Data, Fit, Flow, Index, Obj, ParamSource, Request, Score, ScoreList, Selection, Seq, Split, Stat,
     fresh_root, name_words,
 )
 from mllint_deploy.analysis.dataflow_calls import CallTransfer
+from mllint_deploy.analysis.handlers import find_handlers, serving_knowledge
+from mllint_deploy.analysis.models import module_models
+from mllint_deploy.analysis.requests import NOT_HANDLED, RequestTransfer, names_in, tainted
 from mllint_deploy.analysis.summaries import Const, ProjectSources, SummaryBook, truth
 from mllint_deploy.analysis.flowsupport import (
     BUILTINS, FALSY, FRAME_ATTRIBUTES, SAME_DATA_ATTRIBUTES, FunctionSummary, drop_columns,
@@ -30,7 +33,7 @@ from mllint_deploy.analysis.flowsupport import (
 )
 
 
-class ScopeWalker(CallTransfer, OrderedWalk):
+class ScopeWalker(CallTransfer, RequestTransfer, OrderedWalk):
     """Walks one scope's statements in order and builds its `Flow`."""
 
     def __init__(self, idx: ModuleIndex, scope: ScopeInfo, book: SummaryBook | None = None):
@@ -47,6 +50,9 @@ class ScopeWalker(CallTransfer, OrderedWalk):
         self._pending_cv: dict[int, object] = {}
         self._slice_splits: dict[frozenset[int], Split] = {}
         self._callables = {fn.name.value for fn, _ in idx.functions} | {c.name.value for c, _ in idx.classes}
+        self._no_grad = False
+        self._cached = False
+        self._lazy = 0
 
     # ------------------------------------------------------------------ helpers
     def _next(self) -> int:
@@ -88,6 +94,8 @@ class ScopeWalker(CallTransfer, OrderedWalk):
             split=first.split if first is not None and all(p.split is first.split for p in parents) else None,
             subset=bool(parents) and all(p.subset or p.part is not None for p in parents),
             stmt=self._stmt,
+            raw=next((p.raw for p in parents if p.raw is not None), None),
+            client=next((p.client for p in parents if p.client is not None), None),
         )
 
     def _datas(self, value) -> list[Data]:
@@ -171,13 +179,25 @@ class ScopeWalker(CallTransfer, OrderedWalk):
         return self._eval(expr)
 
     def _if(self, stmt: cst.If) -> None:
-        """A test the call's constants decide (`if fit_dv:` with `fit_dv=False`) takes one branch."""
+        """A test the call's constants decide (`if fit_dv:` with `fit_dv=False`) takes one branch; a
+        guard that rejects request input checks it; `if model is None:` initialises once."""
         known = truth(stmt.test, self.env)
+        guarded = self._guarded(stmt.test)
+        lazy = self._lazy_branch(stmt.test)
         self._expression(stmt.test)
+        self._lazy += lazy
         if known is not False:
             self._block(stmt.body.body)
+        self._lazy -= lazy
         if known is not True:
             self._else(stmt)
+        self._after_guard(stmt, guarded)
+
+    def _with(self, stmt: cst.With) -> None:
+        before = self._no_grad
+        self._no_grad = self._no_grad or self._entering_no_grad(stmt)
+        super()._with(stmt)
+        self._no_grad = before
 
     def _loop(self, stmt) -> None:
         it = None
@@ -217,6 +237,9 @@ class ScopeWalker(CallTransfer, OrderedWalk):
                 self.flow.returns.append(self._eval(small.value))
         elif isinstance(small, cst.Del):
             self._delete(small.target)
+        elif isinstance(small, cst.Assert):
+            self._eval(small.test)
+            self._assert(small)
 
     def _delete(self, target) -> None:
         if isinstance(target, cst.Subscript):
@@ -305,6 +328,14 @@ class ScopeWalker(CallTransfer, OrderedWalk):
         return [None] * n
 
     def _assign_item(self, target: cst.Subscript, value) -> None:
+        self._assign_item_values(target, value)
+        source = tainted(value)
+        if source is not None and isinstance(target.value, cst.Name):  # `features["x"] = ride["x"]`
+            current = self.env.get(target.value.value)
+            if current is None or (isinstance(current, Data) and current.client is None):
+                self.env[target.value.value] = self._carry_input(current, target, ([value], {}))
+
+    def _assign_item_values(self, target: cst.Subscript, value) -> None:
         base = self._eval(target.value)
         if isinstance(base, ScoreList):
             if isinstance(value, (Score, ScoreList)):
@@ -343,14 +374,19 @@ class ScopeWalker(CallTransfer, OrderedWalk):
             # `for tr, te in kf.split(X)`
             self._bind(target, it, None)
             return
+        source = tainted(it)  # `for record in event["Records"]`: each record is request input
         if isinstance(target, cst.Name):
             self.env.pop(target.value, None)
             if isinstance(it, Seq) and it.items and isinstance(it.items[0], Obj):
                 self.env[target.value] = it.items[0]
+            elif source is not None:
+                self.env[target.value] = self._carry_input(None, target, ([source], {}))
         elif isinstance(target, (cst.Tuple, cst.List)):
             for el in target.elements:
                 if isinstance(el.value, cst.Name):
                     self.env.pop(el.value.value, None)
+                    if source is not None:
+                        self.env[el.value.value] = self._carry_input(None, el.value, ([source], {}))
 
     # ------------------------------------------------------------------ expressions
     def _eval(self, expr):
@@ -363,17 +399,42 @@ class ScopeWalker(CallTransfer, OrderedWalk):
             return None
 
     def _generic(self, expr):
-        # evaluate children for their effects (calls inside comprehensions, lambdas are skipped)
-        if isinstance(expr, (cst.Lambda, cst.ListComp, cst.GeneratorExp, cst.SetComp, cst.DictComp)):
+        """Children evaluated for their effects; the result is request input if a child is (sets,
+        f-strings...). Comprehensions are evaluated when they read request input; lambdas never."""
+        if isinstance(expr, cst.Lambda):
             return None
-        for child in expr.children:
+        if isinstance(expr, (cst.ListComp, cst.GeneratorExp, cst.SetComp, cst.DictComp)):
+            return self._comprehension(expr)
+        values = []
+        children = expr.parts if isinstance(expr, cst.FormattedString) else expr.children
+        for child in children:
             if isinstance(child, cst.BaseExpression):
-                self._eval(child)
-            elif isinstance(child, (cst.Arg, cst.Element, cst.DictElement, cst.StarredDictElement)):
+                values.append(self._eval(child))
+            elif isinstance(child, (cst.Arg, cst.Element, cst.DictElement, cst.StarredDictElement,
+                                    cst.FormattedStringExpression)):
                 for sub in child.children:
                     if isinstance(sub, cst.BaseExpression):
-                        self._eval(sub)
-        return None
+                        values.append(self._eval(sub))
+        return self._value_of_builtin("", ([v for v in values if v is not None], {}))
+
+    def _comprehension(self, expr):
+        """`[float(p[k]) for k in FEATURES]`: request input in, request input out (other comprehensions
+        are not evaluated: their names are the comprehension's own)."""
+        if not any((isinstance(self.env.get(n), Data) and self.env[n].client is not None) or self._names_request(n)
+                   for n in names_in(expr)):
+            return None
+        saved = dict(self.env)
+        values = []
+        comp = expr.for_in
+        while comp is not None:
+            it = self._eval(comp.iter)
+            values.append(it)
+            self._bind(comp.target, self._derive([it], comp) if isinstance(it, Data) else it, None)
+            comp = comp.inner_for_in
+        for e in ([expr.key, expr.value] if isinstance(expr, cst.DictComp) else [expr.elt]):
+            values.append(self._eval(e))
+        self.env = saved
+        return self._value_of_builtin("", ([v for v in values if v is not None], {}))
 
     def _e_Name(self, expr: cst.Name):
         name = expr.value
@@ -382,6 +443,8 @@ class ScopeWalker(CallTransfer, OrderedWalk):
         if name in FALSY or name == "True" or name in self._callables or name in BUILTINS:
             return None
         qn = self.idx.qualify(expr, self.scope)
+        if qn in serving_knowledge()["request_globals"]:
+            return Request(expr)
         if qn is not None and (qn.split(".")[0] in self.k.ml_roots or "." not in qn):
             return None
         constant = self.idx.module_scope.assigned.get(name)
@@ -394,6 +457,9 @@ class ScopeWalker(CallTransfer, OrderedWalk):
         return d
 
     def _e_Attribute(self, expr: cst.Attribute):
+        request = self._request_attribute(expr)
+        if request is not NOT_HANDLED:
+            return request
         if isinstance(expr.value, cst.Name) and expr.value.value == "self":
             key = f"self.{expr.attr.value}"
             if key not in self.env:  # set by another method: unknown data or object
@@ -516,7 +582,7 @@ class ScopeWalker(CallTransfer, OrderedWalk):
         scores = [i for i in items if isinstance(i, Score)]
         if scores:
             return ScoreList(scores)
-        return None
+        return self._value_of_builtin("", ([i for i in items if i is not None], {}))
 
     def _e_BinaryOperation(self, expr: cst.BinaryOperation):
         left = self._eval(expr.left)
@@ -531,7 +597,7 @@ class ScopeWalker(CallTransfer, OrderedWalk):
         if not datas:
             if stats:
                 return stats[0]
-            return None
+            return self._carry_input(None, node, ([left, right], {}))  # `[a] + [row["x"]]`
         extra = []
         for st in stats:
             if st.data.roots & frozenset().union(*(d.roots for d in datas)):
@@ -572,10 +638,12 @@ class ScopeWalker(CallTransfer, OrderedWalk):
 
     def _e_IfExp(self, expr):
         known = truth(expr.test, self.env)
-        self._eval(expr.test)
+        test = self._eval(expr.test)
         a = self._eval(expr.body) if known is not False else None
         b = self._eval(expr.orelse) if known is not True else None
-        return a if a is not None else b
+        value = a if a is not None else b
+        # `1 if row["city"] == "4" else 0`: chosen by request input, so request input
+        return self._carry_input(value, expr, ([test], {}))
 
     def _e_Await(self, expr):
         return self._eval(expr.expression)
@@ -591,6 +659,9 @@ def analyse_function(idx: ModuleIndex, fn: cst.FunctionDef, book: SummaryBook | 
     """The flow of `fn` with its parameters as placeholders (those in `consts` bound to constants)."""
     scope = idx.scopes[fn]
     walker = ScopeWalker(idx, scope, book)
+    walker._start_function(fn)
+    handler = walker.book.handlers.get(id(fn))
+    params = {p.name.value: p.name for p in (*fn.params.posonly_params, *fn.params.params, *fn.params.kwonly_params)}
     fixed = dict(consts)
     roots = []
     for p in scope.params:
@@ -599,7 +670,13 @@ def analyse_function(idx: ModuleIndex, fn: cst.FunctionDef, book: SummaryBook | 
             if p in fixed:
                 walker.env[p] = Const(fixed[p])
             continue
-        d = walker._new_data(p, fn, "param")
+        if handler is not None and p in handler.request_params:
+            walker.env[p] = Request(params.get(p))
+            roots.append(frozenset())
+            continue
+        # a handler's raw parameter is request input; any other stands for what the call passes
+        source = params.get(p) if handler is not None and p in handler.raw_params else ParamSource(len(roots))
+        d = walker._new_data(p, fn, "param", raw=source, client=source)
         walker.env[p] = d
         roots.append(d.roots)
     body = fn.body.body if isinstance(fn.body, cst.IndentedBlock) else [fn.body]
@@ -619,6 +696,8 @@ def module_flows(ctx) -> list[Flow]:
 def _build_flows(ctx) -> list[Flow]:
     idx: ModuleIndex = ctx.index
     book = SummaryBook(idx, project_sources(ctx), summarise)
+    book.models = module_models(ctx)
+    book.handlers = {id(h.node): h for h in find_handlers(ctx)}
     flows = [book.summary(fn).flow for fn, _ in idx.functions]
     flows.insert(0, ScopeWalker(idx, idx.module_scope, book).walk(ctx.module.body))
     return flows

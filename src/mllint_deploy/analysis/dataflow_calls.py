@@ -10,8 +10,9 @@ import libcst as cst
 
 from mllint_deploy.analysis.calls import is_false, keyword, positional, string_value
 from mllint_deploy.analysis.names import dotted
+from mllint_deploy.analysis.requests import NOT_HANDLED, real_input, tainted
 from mllint_deploy.analysis.values import (
-    Apply, CrossVal, Data, Fit, FoldSplit, Index, Obj, Score, ScoreList, Selection, Seq, Split, Stat,
+    Apply, CrossVal, Data, Fit, FoldSplit, Index, Obj, ParamSource, Score, ScoreList, Selection, Seq, Split, Stat,
     ValidationUse, fresh_root,
 )
 from mllint_deploy.analysis.flowsupport import (
@@ -25,8 +26,18 @@ class CallTransfer:
 
     # ------------------------------------------------------------------ calls
     def _e_Call(self, call: cst.Call):
-        func = call.func
         qn = self.idx.call_name(call, self.scope)
+        handled = self._request_call(call, qn)
+        if handled is not NOT_HANDLED:
+            return handled
+        self._last_args = None
+        value = self._call(call, qn)
+        args = self._last_args
+        self._after_call(call, qn, args)
+        return self._carry_input(value, call, args)
+
+    def _call(self, call: cst.Call, qn: str | None):
+        func = call.func
         if isinstance(func, cst.Attribute) and isinstance(func.value, cst.Name) and func.value.value == "self":
             method = self.book.method(self.scope.node, func.attr.value)
             if method is not None:
@@ -52,6 +63,9 @@ class CallTransfer:
                 kw[a.keyword.value] = v
             elif not a.star:
                 pos.append(v)
+            elif v is not None:  # `f(*rows)`, `Model(**payload)`: still what the call is given
+                kw[f"*{len(kw)}"] = v
+        self._last_args = (pos, kw)
         return pos, kw
 
     def _arg(self, args, index: int | None, name: str | None):
@@ -173,12 +187,12 @@ class CallTransfer:
                 self.flow.selections.append(Selection(node=call, scores=scores))
             return None
         if name in ("len", "print", "isinstance", "type", "range", "enumerate", "zip", "str", "repr", "hash", "id",
-                    "open", "dict", "set", "sum", "any", "all", "round", "abs", "int", "float"):
+                    "open", "dict", "set", "sum", "any", "all", "round", "abs", "int", "float", "bool"):
             if name in ("zip", "enumerate") and args[0]:
                 return Seq([a for a in args[0]])
             if name in ("float", "round", "abs") and args[0] and isinstance(args[0][0], Score):
                 return args[0][0]
-            return None
+            return self._value_of_builtin(name, args)
         if name in ("list", "tuple") and args[0]:
             return args[0][0]
         if datas:
@@ -417,6 +431,38 @@ class CallTransfer:
         found = self.book.foreign(qn) if self.k.concepts.concept(qn) is None else None
         return self._summary(*found, call) if found is not None else None
 
+    def _replay_serving(self, call: cst.Call, summary: FunctionSummary, arg_for, param_of) -> None:
+        """The callee's model uses and loads, on the caller's arguments and in the caller's context
+        (no_grad, lazy, cached); placed at the callee's own lines when it is in this file."""
+        local = summary.module is None or summary.module is self.book
+
+        def mapped(datas) -> tuple:
+            """The callee's data as the caller passed it: a parameter's input is the argument's (minus what
+            the callee validated); the callee's own request input stays."""
+            out = []
+            for d in datas:
+                source = d.raw if isinstance(d.raw, ParamSource) else d.client
+                if isinstance(source, ParamSource) and source.index < len(arg_for):
+                    args = self._datas(arg_for[source.index])
+                    out.extend(args if isinstance(d.raw, ParamSource) else [replace(a, raw=None) for a in args])
+                elif real_input(d):
+                    out.append(d)
+                else:
+                    i = param_of(d)
+                    if i is not None:
+                        out.extend(self._datas(arg_for[i]))
+            return tuple(out)
+
+        for u in summary.flow.model_uses:
+            self.flow.model_uses.append(replace(u, index=self._next(), node=u.node if local else call,
+                                                datas=mapped(u.datas), no_grad=u.no_grad or self._no_grad))
+        for ld in summary.flow.loads:
+            datas = mapped(ld.datas)
+            self.flow.loads.append(replace(ld, index=self._next(), node=ld.node if local else call, datas=datas,
+                                           untrusted=ld.untrusted or any(real_input(d) for d in datas),
+                                           lazy=ld.lazy or self._lazy > 0, cached=ld.cached or self._cached,
+                                           foreign=ld.foreign or not local))
+
     def _apply_summary(self, call: cst.Call, summary: FunctionSummary, args):
         """The callee's events replayed at the call, on the caller's arguments, and its return value.
 
@@ -425,11 +471,14 @@ class CallTransfer:
         the arguments. Everything replayed is placed at the call: the callee may live in another file."""
         pos, kw = args
         arg_for: list[object] = []
+        bound = summary.module is not None and summary.module.method_owner(summary.node) is not None \
+            and summary.params[:1] in (["self"], ["cls"])
         for i, p in enumerate(summary.params):
+            j = i - 1 if bound else i  # `self.helper(x)`: x is the second parameter
             if p in kw:
                 arg_for.append(kw[p])
-            elif i < len(pos):
-                arg_for.append(pos[i])
+            elif 0 <= j < len(pos):
+                arg_for.append(pos[j])
             else:
                 arg_for.append(None)
         where = f"in {summary.node.name.value}()"
@@ -482,6 +531,7 @@ class CallTransfer:
             i = param_of(cv.data)
             if i is not None and isinstance(arg_for[i], Data):
                 self._cross_val(call, f"{cv.label} ({where})", arg_for[i], None)
+        self._replay_serving(call, summary, arg_for, param_of)
 
         def translate(v):
             if isinstance(v, Seq):
@@ -505,6 +555,14 @@ class CallTransfer:
                     if v.split is not None and id(v.split) in split_outputs:
                         out.split = split_outputs[id(v.split)].split
                     out.test_hint = v.part == "test"
+                source = v.raw if isinstance(v.raw, ParamSource) else v.client
+                if isinstance(source, ParamSource) and source.index < len(arg_for):
+                    given = tainted(arg_for[source.index])  # request input the caller passed in
+                    if given is not None:
+                        out.raw = given.raw if isinstance(v.raw, ParamSource) else None
+                        out.client = given.client
+                elif real_input(v):
+                    out.raw, out.client = v.raw, v.client
                 if base is None:
                     out.origin = "call"  # built inside the callee: names at the call still say what it is
                     out.roots = inner_roots(v.roots)

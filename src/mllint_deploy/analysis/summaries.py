@@ -237,10 +237,27 @@ class SummaryBook:
         for name, fn in self.module.functions.items():
             if "." in name:
                 self._owner[id(fn)] = name.split(".")[0]
+        self.handlers: dict = {}  # id(function) -> its Handler (request handlers of this module)
+        self._models = None
         self._memo: dict[tuple, object] = {}
         self._active: set[tuple] = set()
         self._tested: dict[int, frozenset[str]] = {}
         self._books: dict[str, SummaryBook] = {}
+
+    @property
+    def models(self):
+        """The names of this module bound to models (analysis/models.py), built when first asked."""
+        if self._models is None:
+            from types import SimpleNamespace
+
+            from mllint_deploy.analysis.models import ModuleModels
+
+            self._models = ModuleModels(SimpleNamespace(index=self.index, module=self.index.module_scope.node))
+        return self._models
+
+    @models.setter
+    def models(self, value) -> None:
+        self._models = value
 
     # -- which function a call reaches ---------------------------------------------------------
     def local(self, name: str) -> cst.FunctionDef | None:

@@ -51,6 +51,8 @@ class Data:
     column_of: "Data | None" = None  # the frame this column was selected from (`df["age"]`)
     subset: bool = False  # some rows of a larger data set (a slice, a split part): not "all rows"
     windowed: bool = False
+    raw: cst.CSTNode | None = None  # request input nothing validated on the way: where it came from
+    client: cst.CSTNode | None = None  # request input, validated or not (still the client's choice)
     grouped: bool = False  # a `groupby` view  # a rolling/expanding/grouped view: its statistics are per row, not per column
 
     def describe(self) -> str:
@@ -203,6 +205,49 @@ class Selection:
     scores: list[Score]
 
 
+@dataclass(frozen=True)
+class ParamSource:
+    """A function parameter as the origin of input, in a summary: the call says whether it is the
+    request's (`Data.raw` / `Data.client` hold it where a request source node would be)."""
+
+    index: int
+
+
+@dataclass(eq=False)
+class Request:
+    """A request object (`flask.request`, a handler's `request: Request`): its body attributes are input."""
+
+    node: cst.CSTNode | None
+
+
+@dataclass(eq=False)
+class ModelUse:
+    """A model asked for predictions (`model.predict(x)`, `model(x)`, `session.run(...)`)."""
+
+    index: int
+    node: cst.CSTNode
+    receiver: str
+    method: str  # `__call__` for a call of the model itself
+    datas: tuple  # the data arguments (request input among them makes it MLD401)
+    no_grad: bool  # inside torch.no_grad()/inference_mode() (or a function decorated with them)
+    torch: bool  # a torch module (MLD404 asks for eval() and no_grad)
+    built_by: str | None = None  # the imported project function the model came from
+
+
+@dataclass(eq=False)
+class ModelLoad:
+    """A model loaded from an artifact (`joblib.load(path)`, `from_pretrained(name)`)."""
+
+    index: int
+    node: cst.CSTNode
+    loader: str
+    datas: tuple  # the data arguments (the path or bytes)
+    untrusted: bool  # the path or bytes come from the request
+    lazy: bool  # a one-time initialisation (`if model is None:`)
+    cached: bool  # in a function decorated with lru_cache and the like
+    foreign: bool = False  # inside a function of another module (placed at the call that reaches it)
+
+
 @dataclass
 class Flow:
     """Everything the dataflow walk learned about one scope, in source order."""
@@ -218,3 +263,6 @@ class Flow:
     returns: list = field(default_factory=list)
     env: dict = field(default_factory=dict)
     loop_fits: set[int] = field(default_factory=set)  # loops that contain a fit
+    model_uses: list[ModelUse] = field(default_factory=list)
+    loads: list[ModelLoad] = field(default_factory=list)
+    project_calls: list = field(default_factory=list)  # (call node, qualified name) of imported functions

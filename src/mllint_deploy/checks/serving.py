@@ -10,7 +10,8 @@ import libcst as cst
 from mllint_deploy.analysis.calls import has_splat, keyword
 from mllint_deploy.analysis.handlers import find_handlers, serving_knowledge
 from mllint_deploy.analysis.names import dotted
-from mllint_deploy.analysis.taint import HandlerTaint, TaintWalker, analyse_handlers, module_models
+from mllint_deploy.analysis.models import module_models
+from mllint_deploy.analysis.serving_events import analyse_handlers, events_of, function_flows
 from mllint_deploy.registry import FileCheck, ProjectCheck, register
 
 
@@ -28,10 +29,6 @@ class Serving(FileCheck):
         if not handlers:
             return
         results, models = analyse_handlers(ctx, handlers)
-        for h in handlers:
-            if h.kind == "torchserve" and h.cls is not None and not any(
-                    isinstance(s, cst.FunctionDef) and s.name.value == "initialize" for s in h.cls.body.body):
-                models.evaluated.add("self.model")  # BaseHandler.initialize loads the model and calls eval()
         k = serving_knowledge()
         done: set[int] = set()
         for result in results:
@@ -49,8 +46,8 @@ class Serving(FileCheck):
                            "input reaches the model. Parse it into a pydantic model (or check it with marshmallow/"
                            "jsonschema) and reject bad requests before predicting.")
             for load in result.loads:
-                if id(load.call) in done:
-                    continue
+                if id(load.call) in done or (load.foreign and not load.raw_path):
+                    continue  # a load inside another module's function: that file reports MLD402
                 done.add(id(load.call))
                 short = load.loader.rsplit(".", 2)[-2:] if "." in load.loader else [load.loader]
                 shown = ".".join(short)
@@ -60,7 +57,7 @@ class Serving(FileCheck):
                                f"{shown}() in handler {where}() loads from a path or bytes taken from the request: "
                                "unpickling attacker-controlled data runs attacker code. Load models at start-up "
                                "from paths you control; let the request choose among them by a checked key.")
-                if not load.lazy and not load.cached and not load.loader.endswith("loads"):
+                if not load.lazy and not load.cached and not load.loader.endswith("loads") and not load.foreign:
                     ctx.report("MLD402", load.call,
                                f"{shown}() runs inside handler {where}(), so every request loads the model again "
                                "(slow, memory-hungry). Load it once at start-up (module level, lifespan/startup "
@@ -131,17 +128,17 @@ class ServingAcrossFiles(ProjectCheck):
         prefix = f"{ctx.module_name}." if ctx.module_name else ""
         models = module_models(ctx)
         k = serving_knowledge()
-        loading = {id(scope.node) for call, scope in idx.calls if id(call) in models.loader_names}
+        flows = function_flows(ctx)
         for fn, parent in idx.functions:
-            if parent is not idx.module_scope or id(fn) not in loading:
-                continue  # only functions that load a model themselves can be loaders
-            probe = HandlerTaint(handler=None)
-            TaintWalker(ctx, models, probe, fn, {}, set(), False, {}).run()
-            for load in probe.loads:
+            if parent is not idx.module_scope or id(fn) not in flows:
+                continue
+            probe = events_of(flows[id(fn)], fn, None)
+            own = [ld for ld in probe.loads if not ld.foreign]
+            for load in own:
                 if not load.lazy and not load.cached and not load.loader.endswith("loads"):
                     facts.loaders[prefix + fn.name.value] = (ctx.span(load.call), load.loader)
                     break
-            torch_loads = [ld for ld in probe.loads if ld.loader in k["torch_model_sources"]]
+            torch_loads = [ld for ld in own if ld.loader in k["torch_model_sources"]]
             if torch_loads:
                 facts.torch_builders[prefix + fn.name.value] = _calls_eval(fn)
         if handlers:
