@@ -420,8 +420,9 @@ class ScopeWalker(CallTransfer, RequestTransfer, OrderedWalk):
     def _comprehension(self, expr):
         """`[float(p[k]) for k in FEATURES]`: request input in, request input out (other comprehensions
         are not evaluated: their names are the comprehension's own)."""
-        if not any((isinstance(self.env.get(n), Data) and self.env[n].client is not None) or self._names_request(n)
-                   for n in names_in(expr)):
+        if not self.book.tracks_input or not any(
+                (isinstance(self.env.get(n), Data) and self.env[n].client is not None) or self._names_request(n)
+                for n in names_in(expr)):
             return None
         saved = dict(self.env)
         values = []
@@ -675,7 +676,8 @@ def analyse_function(idx: ModuleIndex, fn: cst.FunctionDef, book: SummaryBook | 
             roots.append(frozenset())
             continue
         # a handler's raw parameter is request input; any other stands for what the call passes
-        source = params.get(p) if handler is not None and p in handler.raw_params else ParamSource(len(roots))
+        source = params.get(p) if handler is not None and p in handler.raw_params else (
+            ParamSource(len(roots)) if walker.book.tracks_input else None)
         d = walker._new_data(p, fn, "param", raw=source, client=source)
         walker.env[p] = d
         roots.append(d.roots)
@@ -706,4 +708,4 @@ def _build_flows(ctx) -> list[Flow]:
 def project_sources(ctx) -> ProjectSources:
     """The project modules this file imports, found beside it; what they read is recorded on `ctx`."""
     record = getattr(ctx, "depends_on", None)
-    return ctx.shared("project_sources", lambda c: ProjectSources(c.abspath, c.module_name, record))
+    return ctx.shared("project_sources", lambda c: ProjectSources(c.abspath, c.module_name, record, len(c.text)))

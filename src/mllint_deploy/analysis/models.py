@@ -23,7 +23,11 @@ class ModuleModels:
         self.evaluated: set[str] = set()
         self.cached_getters: set[str] = set()
         self.from_calls: dict[str, str] = {}  # name -> imported function whose result it holds
-        self.loader_names: dict[int, str] = {}
+        self.loader_names: dict[int, str] = {}  # id(call) -> the loader it is
+        k = serving_knowledge()
+        if not idx.imports_any(k["model_libraries"] | k["web_frameworks"]) and not idx.star_imports:
+            self.torch_classes: set[str] = set()
+            return  # nothing in the module loads or serves a model: only name words can say "model"
         self.torch_classes = _torch_classes(idx)
         for fn, parent in idx.functions:
             if parent is idx.module_scope and is_cached(idx, fn):

@@ -24,7 +24,7 @@ import libcst as cst
 
 from mllint_deploy.analysis.handlers import class_validates, serving_knowledge
 from mllint_deploy.analysis.models import (
-    decorated_no_grad, is_cached, is_lazy_test, is_membership, loader_name, only_presence,
+    decorated_no_grad, is_cached, is_lazy_test, is_membership, only_presence,
 )
 from mllint_deploy.analysis.names import dotted
 from mllint_deploy.analysis.values import Data, ModelLoad, ModelUse, ParamSource, Request, Seq
@@ -112,6 +112,8 @@ class RequestTransfer:
     # -- calls ---------------------------------------------------------------------------------
     def _request_call(self, call: cst.Call, qn: str | None):
         """Calls that read, validate or load; NOT_HANDLED for the others (the walk evaluates them)."""
+        if not self.book.tracks_input:
+            return NOT_HANDLED
         k = serving_knowledge()
         func = call.func
         if isinstance(func, cst.Attribute) and func.attr.value in k["raw_request_attributes"] \
@@ -124,7 +126,7 @@ class RequestTransfer:
             if isinstance(receiver, Data):
                 return self._derive([receiver], call)
             return self._new_data("", call, "unknown")
-        loader = loader_name(self.idx, call, self.scope)
+        loader = self.book.models.loader_names.get(id(call))
         if loader is not None and qn not in self.k.data_readers:
             # a loaded model or artifact: not request data, whatever chose the path
             self._record_load(call, loader, self._args(call))
@@ -141,7 +143,9 @@ class RequestTransfer:
 
     def _after_call(self, call: cst.Call, qn: str | None, args) -> None:
         """Record the load, the model use or the imported call this call is."""
-        loader = loader_name(self.idx, call, self.scope)
+        if not self.book.tracks_input:
+            return
+        loader = self.book.models.loader_names.get(id(call))
         values = list(args[0]) + list(args[1].values()) if args is not None else []
         if loader is not None:  # a data reader that can unpickle (`np.load`)
             self._record_load(call, loader, args)
@@ -222,7 +226,7 @@ class RequestTransfer:
     # -- statements ----------------------------------------------------------------------------
     def _guarded(self, test) -> set[str]:
         """Names holding request input that a branch test checks (not only for presence)."""
-        if only_presence(test):
+        if not self.book.tracks_input or only_presence(test):
             return set()
         return {n for n in names_in(test) if isinstance(self.env.get(n), Data) and self.env[n].raw is not None}
 
@@ -265,7 +269,7 @@ class RequestTransfer:
 
     def _carry_input(self, value, call, args):
         """A call's result computed from request input is request input (`preprocessor.from_url(url)`)."""
-        if args is None or (value is not None and not isinstance(value, Data)):
+        if args is None or not self.book.tracks_input or (value is not None and not isinstance(value, Data)):
             return value
         if isinstance(value, Data) and value.client is not None:
             return value

@@ -26,7 +26,9 @@ from mllint_deploy.analysis.calls import int_value, string_value
 from mllint_deploy.analysis.names import ModuleIndex, index_module
 from mllint_deploy.sources.source import UnreadableSource, check_parsable, decode, read_bytes
 
-MAX_DEPTH = 3  # calls followed below the analysed file: helper -> helper -> helper
+MAX_DEPTH = 1  # modules followed below the analysed file: the modules it imports (their own imports: opaque)
+MAX_MODULES = 4  # other modules one file's analysis may read (the first ones it calls into) ...
+MIN_BUDGET = 32_000  # ... and their bytes: helper modules of ML projects are small; library internals are not
 _NOT_CONSTANT = object()
 
 
@@ -146,14 +148,31 @@ def _module_of(index: ModuleIndex, path: str, digest: str) -> _Module:
     return m
 
 
-# parsed project modules, per process: (absolute path, content digest) -> module, or None if unparsable
+# parsed project modules, per process: (absolute path, content digest) -> module, or None if unparsable;
+# and the summary books of modules other files import (a book depends on its own file only, since
+# modules followed from another file follow no further)
 _PARSED: dict[tuple[str, str], _Module | None] = {}
+_BOOKS: dict[tuple[str, str], "SummaryBook"] = {}
+_KEEP = 96
+
+
+def remember_parsed(abspath: str, digest: str, index: ModuleIndex) -> None:
+    """A file the engine has just parsed and indexed, for files after it that import it."""
+    key = (abspath, digest)
+    if key not in _PARSED:
+        _PARSED[key] = _module_of(index, abspath, digest)
+        _trim(_PARSED)
+
+
+def _trim(table: dict) -> None:
+    while len(table) > _KEEP:
+        table.pop(next(iter(table)))
 
 
 class ProjectSources:
     """Finds the project modules a file imports, by the file's location, and parses them."""
 
-    def __init__(self, abspath: str, module_name: str, record=None):
+    def __init__(self, abspath: str, module_name: str, record=None, size: int = 0):
         here = Path(abspath).parent if abspath else Path(".")
         root = here
         for _ in range(module_name.count(".")):
@@ -161,6 +180,8 @@ class ProjectSources:
         self.bases = [root] if root == here else [root, here]
         self.record = record  # called with (path, digest) for every file the analysis reads
         self._found: dict[str, _Module | None] = {}
+        self._read = 0
+        self._budget = MIN_BUDGET
 
     def module(self, dotted: str) -> _Module | None:
         """The project module `dotted` names (`pkg.utils`), or None when it is not a project file."""
@@ -186,6 +207,11 @@ class ProjectSources:
             return None
         digest = hashlib.sha256(data).hexdigest()
         key = (str(path.resolve()), digest)
+        if key not in _PARSED:
+            if self._read >= MAX_MODULES or len(data) > self._budget:
+                return None  # a bounded parse cost per file: library-sized code bases import everything
+            self._read += 1
+            self._budget -= len(data)
         if self.record is not None:
             self.record(key[0], digest)
         if key not in _PARSED:
@@ -196,8 +222,7 @@ class ProjectSources:
                 _PARSED[key] = _module_of(index_module(module, dotted), key[0], digest)
             except Exception:  # unreadable, unparsable or too deep: the call stays opaque
                 _PARSED[key] = None
-            if len(_PARSED) > 512:
-                _PARSED.pop(next(iter(_PARSED)))
+            _trim(_PARSED)
         return _PARSED[key]
 
     def function(self, qualname: str, _depth: int = 0) -> tuple[_Module, cst.FunctionDef] | None:
@@ -238,6 +263,7 @@ class SummaryBook:
             if "." in name:
                 self._owner[id(fn)] = name.split(".")[0]
         self.handlers: dict = {}  # id(function) -> its Handler (request handlers of this module)
+        self._tracks_input: bool | None = None
         self._models = None
         self._memo: dict[tuple, object] = {}
         self._active: set[tuple] = set()
@@ -259,6 +285,18 @@ class SummaryBook:
     def models(self, value) -> None:
         self._models = value
 
+    @property
+    def tracks_input(self) -> bool:
+        """Whether request input is followed here: a module that serves, loads models or defines handlers
+        (elsewhere no request input can arise, and following parameters for it would cost for nothing)."""
+        if self._tracks_input is None:
+            from mllint_deploy.analysis.handlers import serving_knowledge
+
+            k = serving_knowledge()
+            self._tracks_input = bool(self.handlers) or self.index.imports_any(
+                k["model_libraries"] | k["web_frameworks"])
+        return self._tracks_input
+
     # -- which function a call reaches ---------------------------------------------------------
     def local(self, name: str) -> cst.FunctionDef | None:
         fn = self.module.functions.get(name)
@@ -277,12 +315,14 @@ class SummaryBook:
         if found is None:
             return None
         module, fn = found
-        book = self._books.get(module.path)
-        if book is None:
-            book = SummaryBook(module.index, self.sources, self.build, self.depth + 1)
+        key = (module.path, module.digest)
+        book = _BOOKS.get(key)
+        if book is None or book.build is not self.build or book.module is not module:
+            book = SummaryBook(module.index, None, self.build, self.depth + 1)
             book.module = module
             book._owner = {id(f): n.split(".")[0] for n, f in module.functions.items() if "." in n}
-            self._books[module.path] = book
+            _BOOKS[key] = book
+            _trim(_BOOKS)
         return book, fn
 
     def method_owner(self, fn: cst.FunctionDef) -> str | None:
@@ -301,8 +341,13 @@ class SummaryBook:
 
     def constants(self, fn: cst.FunctionDef, call: cst.Call, env, method: bool) -> tuple:
         """(param, value) for the parameters the body tests that the call (or a literal default) fixes."""
-        tested = self.tested(fn)
         params = _params(fn)
+        if not call.args and not any(p.default is not None for p in params):
+            return ()
+        if not any(constant_of(a.value, env) is not _NOT_CONSTANT for a in call.args) \
+                and not any(p.default is not None for p in params):
+            return ()
+        tested = self.tested(fn)
         if method and params and params[0].name.value in ("self", "cls"):
             params = params[1:]
         if not tested & {p.name.value for p in params}:

@@ -7,6 +7,7 @@ a parse and one indexing walk. Everything returned is plain data (picklable), ne
 from __future__ import annotations
 
 import ast
+import hashlib
 import os
 import re
 import sys
@@ -19,6 +20,7 @@ import libcst as cst
 
 from mllint_deploy.analysis.modulefacts import build_module_facts
 from mllint_deploy.analysis.names import ModuleIndex, index_module
+from mllint_deploy.analysis.summaries import remember_parsed
 from mllint_deploy.findings import Finding, context_fingerprint
 from mllint_deploy.sources import fastcst
 from mllint_deploy.sources.notebook import BrokenNotebook, NotebookFacts, read_notebook
@@ -174,7 +176,7 @@ def parse(text: str) -> cst.Module:
 
 
 def lint_text(path: str, text: str, file_checks, enabled: frozenset[str], module_name: str = "",
-              project_checks=(), abspath: str = "") -> FileResult:
+              project_checks=(), abspath: str = "", digest: str = "") -> FileResult:
     """Run the per-file phase on already decoded text: file checks, then facts for the project checks."""
     result = FileResult(path=path, suppressions=parse_suppressions(text))
     try:
@@ -219,6 +221,8 @@ def lint_text(path: str, text: str, file_checks, enabled: frozenset[str], module
         result.internal_errors.append(f"{path}: positions: {type(exc).__name__}: {_one_line(exc)}")
     result.facts = ctx.facts
     result.dependencies = dict(ctx.dependencies)
+    if digest and "index" in ctx.__dict__:  # later files that import this module reuse the parse
+        remember_parsed(str(Path(abspath).resolve()), digest, ctx.index)
     if result.findings:
         lines = text.splitlines()
         result.findings = [replace(f, fingerprint=context_fingerprint(f.code, f.path, lines, f.line))
@@ -243,12 +247,14 @@ def lint_path(path: Path, display: str, file_checks, enabled: frozenset[str], pr
             return lint_notebook_bytes(data, display, file_checks, enabled, module_name, project_checks, str(path))
         return lint_notebook_path(path, display, file_checks, enabled, module_name, project_checks)
     try:
-        text = decode(data if data is not None else read_bytes(str(path)))
+        data = data if data is not None else read_bytes(str(path))
+        text = decode(data)
     except UnreadableSource as exc:
         result = FileResult(path=display)
         result.findings.append(_syntax_finding(display, str(exc), exc.line, exc.column))
         return result
-    return lint_text(display, text, file_checks, enabled, module_name, project_checks, str(path))
+    return lint_text(display, text, file_checks, enabled, module_name, project_checks, str(path),
+                     digest=hashlib.sha256(data).hexdigest())
 
 
 def lint_stdin(display: str, file_checks, enabled: frozenset[str], project_checks=()) -> FileResult:
