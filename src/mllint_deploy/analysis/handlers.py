@@ -1,7 +1,7 @@
 """Request handlers of serving frameworks and the parameters that carry raw client input.
 
 Flask/Quart/FastAPI/Starlette routes, Django views, BentoML APIs, Ray Serve deployments, AWS Lambda
-handlers, KServe/MLServer models and TorchServe handlers, as `rules/knowledge/serving.yaml` describes
+handlers, KServe/MLServer models and TorchServe handlers, as `rules/knowledge/web.yaml` describes
 them. A parameter is raw unless its annotation is a model/dataclass or a scalar the framework checks.
 """
 
