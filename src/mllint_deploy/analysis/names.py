@@ -61,6 +61,7 @@ class ModuleIndex(cst.CSTVisitor):
         self._stack: list[ScopeInfo] = [self.module_scope]
         self._module_bindings: dict[str, str] = {}  # name -> "import" | "local", last one wins
         self.star_imports: list[str] = []
+        self.displayed: set[int] = set()  # id() of calls whose value is only shown (`df.sample(5)` alone, print(...))
 
     # -- imports ---------------------------------------------------------------------------
     def _bind_import(self, name: str, qualified: str) -> None:
@@ -161,6 +162,21 @@ class ModuleIndex(cst.CSTVisitor):
     # -- calls -----------------------------------------------------------------------------
     def visit_Call(self, node: cst.Call) -> None:
         self.calls.append((node, self._stack[-1]))
+        if isinstance(node.func, cst.Name) and node.func.value in ("print", "display"):
+            for arg in node.args:
+                self._shown(arg.value)
+
+    def visit_Expr(self, node: cst.Expr) -> None:
+        self._shown(node.value)  # a bare expression statement: its value is shown in a notebook, else dropped
+
+    def _shown(self, expr) -> None:
+        """`df.sample(5)`, `df.sample(5).T`, `df.sample(5)[cols]`: the call's value is only displayed."""
+        while isinstance(expr, (cst.Attribute, cst.Subscript)) or (
+                isinstance(expr, cst.Call) and isinstance(expr.func, cst.Attribute) and expr.func.attr.value in (
+                    "head", "tail", "style", "to_string", "describe", "reset_index", "round")):
+            expr = expr.value if not isinstance(expr, cst.Call) else expr.func.value
+        if isinstance(expr, cst.Call):
+            self.displayed.add(id(expr))
 
     # -- resolution ------------------------------------------------------------------------
     def finish(self) -> "ModuleIndex":

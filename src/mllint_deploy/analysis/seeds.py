@@ -25,7 +25,8 @@ class RandomnessKnowledge:
         self.split_functions = {q: names[q].seed for q in k.having("split") if names[q].seed}
         self.shuffling_splitters = {q: names[q].shuffles for q in k.having("splitter")
                                     if names[q].shuffles in ("always", "when-shuffle-true")}
-        self.stochastic_estimators = {q: c.seed for q, c in names.items() if c.seed and not c.is_("split")}
+        self.stochastic_estimators = {q: c.seed for q, c in names.items()
+                                      if c.seed and not c.is_("split") and not c.fixed_default_seed}
         self.seed_parameter_aliases = dict(k.keywords.get("seed_aliases") or {})
         self.generators = {q: names[q] for q in k.having("generator")}
         self.sampling_methods = k.method_names("sample")

@@ -74,8 +74,8 @@ class UnseededSplit(FileCheck):
                 ctx.report("MLD201", call, f"{spelled(call)}(...) shuffles without a fixed random_state: the "
                            "folds change on every run. Pass random_state=42 (or a seed from your config).")
             elif name is None and isinstance(call.func, cst.Attribute) and call.func.attr.value in sampling:
-                if not _looks_like_frame_sample(call):
-                    continue
+                if not _looks_like_frame_sample(call) or id(call) in idx.displayed:
+                    continue  # `df.sample(5)` shown as a preview: no result depends on which rows
                 seed = argument(call, "random_state", 4)
                 if is_fixed_seed(seed, idx, scope):
                     continue

@@ -35,6 +35,7 @@ class Concept:
     qualname: str
     roles: frozenset[str]
     seed: str | None = None  # the seed parameter (estimators, split functions, splitters)
+    fixed_default_seed: bool = False  # left unset, the library uses a fixed seed: runs repeat
     shuffles: str | None = None  # splitters: always | never | when-shuffle-true
     samples: str | None = None  # resamplers: over | under | combined
     rng: str | None = None  # draws and weight initialisers: python | numpy | torch | tensorflow
