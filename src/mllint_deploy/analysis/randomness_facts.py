@@ -208,6 +208,6 @@ def _getitem_draws(ctx, entry, methods, draws) -> set[str]:
         if s is None:
             continue
         rng = draws.get(idx.call_name(call, scope) or "")
-        if rng in ("python", "numpy"):
+        if rng in ("python", "numpy") and rng not in randomness_knowledge().worker_reseeded:
             rngs.add(rng)
     return rngs

@@ -31,6 +31,9 @@ class RandomnessKnowledge:
         self.generators = {q: names[q] for q in k.having("generator")}
         self.sampling_methods = k.method_names("sample")
         self.data_loaders = k.having("data_loader")
+        # RNGs every worker of a data loader reseeds itself (PyTorch: `random` and torch in every worker)
+        self.worker_reseeded = frozenset.intersection(*(frozenset(names[q].seeds) for q in self.data_loaders)) \
+            if self.data_loaders else frozenset()
         self.not_fixed = k.having("entropy") | frozenset(self.draws)
 
 
