@@ -185,6 +185,11 @@ def _find_handlers(ctx) -> list[Handler]:
                     add(fn, "bentoml")
                     if not raw_json:
                         handlers[-1].raw_params.clear()
+                    elif handlers[-1].node is fn:
+                        # the IO descriptor decides: `NumpyNdarray()` without dtype/shape passes any array,
+                        # whatever the parameter's annotation says
+                        handlers[-1].raw_params = {p.name.value for p in _params(fn)
+                                                   if p.name.value not in ("ctx", "context")}
         names = [p.name.value for p in _params(fn)]
         if tuple(names[:2]) == k["lambda_parameters"] or (
                 fn.name.value in ("handler", "lambda_handler") and names and names[0] == "event"):

@@ -44,8 +44,9 @@ class ModuleModels:
             return False
         if name in self.names or name in self.torch:
             return True
-        last = name.rsplit(".", 1)[-1].lower()
-        return any(w in last for w in serving_knowledge()["model_name_words"])
+        words = serving_knowledge()["model_name_words"]
+        # `clf`, `self.model`, `classifier_runner.predict` (a BentoML runner's method)
+        return any(w in part.lower() for part in name.split(".") if part not in ("self", "cls") for w in words)
 
 
 class _Assignments(cst.CSTVisitor):

@@ -152,6 +152,7 @@ class RequestTransfer:
             return
         if qn is not None and "." in qn and self.k.concepts.concept(qn) is None:
             self.flow.project_calls.append((call, qn))
+        self._taint_receiver(call, values)
         use = self._model_receiver(call, qn)
         if use is not None:
             receiver, method, torch, built_by = use
@@ -167,6 +168,24 @@ class RequestTransfer:
             if self._names_request(name) or (isinstance(value, Data) and value.client is not None):
                 return True
         return False
+
+    def _taint_receiver(self, call: cst.Call, values: list) -> None:
+        """`rows.append(payload["x"])`, `pb_request.inputs["x"].CopyFrom(make_tensor_proto(X))`: a method
+        given request input fills the object it is called on."""
+        func = call.func
+        if not isinstance(func, cst.Attribute):
+            return
+        source = tainted(Seq(values))
+        if source is None or not real_input(source):
+            return
+        root = func.value
+        while isinstance(root, (cst.Attribute, cst.Subscript)):
+            root = root.value
+        if not isinstance(root, cst.Name) or root.value in ("self", "cls"):
+            return
+        current = self.env.get(root.value)
+        if isinstance(current, Data) and current.client is None:
+            self.env[root.value] = replace(current, raw=source.raw, client=source.client)
 
     def _record_load(self, call: cst.Call, loader: str, args) -> None:
         values = list(args[0]) + list(args[1].values()) if args is not None else []
