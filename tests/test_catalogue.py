@@ -15,7 +15,7 @@ CONTRACT_CODES = (
     ["MLD001"]
     + [f"MLD10{i}" for i in range(1, 7)]
     + [f"MLD20{i}" for i in range(1, 6)]
-    + [f"MLD30{i}" for i in range(1, 6)]
+    + [f"MLD30{i}" for i in range(1, 7)]
     + [f"MLD40{i}" for i in range(1, 6)]
 )
 

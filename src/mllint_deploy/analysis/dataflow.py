@@ -23,7 +23,7 @@ from mllint_deploy.analysis.values import (
     fresh_root, name_words,
 )
 from mllint_deploy.analysis.dataflow_calls import CallTransfer
-from mllint_deploy.analysis.handlers import find_handlers, serving_knowledge
+from mllint_deploy.analysis.handlers import constrains_values, find_handlers, serving_knowledge
 from mllint_deploy.analysis.models import module_models
 from mllint_deploy.analysis.requests import NOT_HANDLED, RequestTransfer, names_in, tainted
 from mllint_deploy.analysis.summaries import Const, ProjectSources, SummaryBook, truth
@@ -96,6 +96,7 @@ class ScopeWalker(CallTransfer, RequestTransfer, OrderedWalk):
             stmt=self._stmt,
             raw=next((p.raw for p in parents if p.raw is not None), None),
             client=next((p.client for p in parents if p.client is not None), None),
+            altered=any(p.altered for p in parents),
         )
 
     def _datas(self, value) -> list[Data]:
@@ -329,6 +330,9 @@ class ScopeWalker(CallTransfer, RequestTransfer, OrderedWalk):
 
     def _assign_item(self, target: cst.Subscript, value) -> None:
         self._assign_item_values(target, value)
+        base = self.env.get(target.value.value) if isinstance(target.value, cst.Name) else None
+        if isinstance(base, Data) and any(d.altered for d in self._datas(value)):
+            base.altered = True  # `df["x"] = np.log1p(df["x"])`: the frame now holds transformed values
         source = tainted(value)
         if source is not None and isinstance(target.value, cst.Name):  # `features["x"] = ride["x"]`
             current = self.env.get(target.value.value)
@@ -583,7 +587,11 @@ class ScopeWalker(CallTransfer, RequestTransfer, OrderedWalk):
         scores = [i for i in items if isinstance(i, Score)]
         if scores:
             return ScoreList(scores)
-        return self._value_of_builtin("", ([i for i in items if i is not None], {}))
+        value = self._value_of_builtin("", ([i for i in items if i is not None], {}))
+        if isinstance(value, Data) and any(isinstance(el, cst.DictElement) and string_value(el.key) is not None
+                                           for el in expr.elements):
+            value.altered = True  # a row assembled field by field: serving's own feature code
+        return value
 
     def _e_BinaryOperation(self, expr: cst.BinaryOperation):
         left = self._eval(expr.left)
@@ -604,6 +612,7 @@ class ScopeWalker(CallTransfer, RequestTransfer, OrderedWalk):
             if st.data.roots & frozenset().union(*(d.roots for d in datas)):
                 extra.append(self._stat_fit(st, node))
         d = self._derive(datas, node, extra_via=extra)
+        d.altered = True  # arithmetic on the values (a unit conversion, a ratio)
         if len(datas) == 1:
             d.columns, d.target = datas[0].columns, datas[0].target
         return d
@@ -675,15 +684,28 @@ def analyse_function(idx: ModuleIndex, fn: cst.FunctionDef, book: SummaryBook | 
             walker.env[p] = Request(params.get(p))
             roots.append(frozenset())
             continue
-        # a handler's raw parameter is request input; any other stands for what the call passes
-        source = params.get(p) if handler is not None and p in handler.raw_params else (
-            ParamSource(len(roots)) if walker.book.tracks_input else None)
-        d = walker._new_data(p, fn, "param", raw=source, client=source)
+        # a handler's raw parameter is request input, a typed one validated input (still the client's
+        # values); any other parameter stands for what the call passes
+        pinned = False
+        if handler is not None:
+            raw = params.get(p) if p in handler.raw_params else None
+            client = params.get(p)
+            pinned = constrains_values(walker.book.module.classes.get(_annotation_name(fn, p)))
+        else:
+            raw = client = ParamSource(len(roots)) if walker.book.tracks_input else None
+        d = walker._new_data(p, fn, "param", raw=raw, client=client, altered=pinned)
         walker.env[p] = d
         roots.append(d.roots)
     body = fn.body.body if isinstance(fn.body, cst.IndentedBlock) else [fn.body]
     flow = walker.walk(body)
     return flow, FunctionSummary(fn, scope.params, flow, roots, module=walker.book)
+
+
+def _annotation_name(fn: cst.FunctionDef, param: str) -> str:
+    for p in (*fn.params.posonly_params, *fn.params.params, *fn.params.kwonly_params):
+        if p.name.value == param and p.annotation is not None and isinstance(p.annotation.annotation, cst.Name):
+            return p.annotation.annotation.value
+    return ""
 
 
 def summarise(book: SummaryBook, fn: cst.FunctionDef, consts: tuple) -> FunctionSummary:

@@ -21,6 +21,12 @@ from mllint_deploy.analysis.flowsupport import (
 )
 
 
+# methods that change the values themselves (not only which rows or columns are kept)
+ALTERING_METHODS = frozenset({"lower", "upper", "strip", "lstrip", "rstrip", "replace", "title", "capitalize",
+                              "casefold", "map", "apply", "applymap", "transform", "clip", "round", "abs",
+                              "astype", "fillna"})
+
+
 class CallTransfer:
     """The call half of `ScopeWalker` (a mixin over the walker's environment and flow)."""
 
@@ -137,7 +143,11 @@ class CallTransfer:
             return None
         if qn in k.row_wise_functions or qn in k.data_wrappers:
             datas = self._datas(Seq(args[0])) + self._datas(Seq(list(args[1].values())))
-            return self._derive(datas, call) if datas else None
+            if not datas:
+                return None
+            out = self._derive(datas, call)
+            out.altered = out.altered or qn in k.row_wise_functions  # np.log1p, np.clip ...
+            return out
         if qn in k.combine_functions:
             datas = self._datas(Seq(args[0]))
             return self._derive(datas, call, keep_columns=False) if datas else None
@@ -300,6 +310,12 @@ class CallTransfer:
         return None
 
     def _data_method(self, call: cst.Call, recv: Data, method: str, args):
+        out = self._data_method_value(call, recv, method, args)
+        if method in ALTERING_METHODS and isinstance(out, Data) and out is not recv:
+            out.altered = True
+        return out
+
+    def _data_method_value(self, call: cst.Call, recv: Data, method: str, args):
         k = self.k
         if method in ("rolling", "expanding", "ewm", "groupby", "resample", "shift", "diff", "pct_change",
                       "cumsum", "cummax", "cummin", "rank"):
@@ -550,6 +566,7 @@ class CallTransfer:
                 else:
                     out.columns = drop_columns(base.columns, v.columns[1])
                 out.target = v.target
+                out.altered = out.altered or v.altered
                 if v.part is not None:
                     out.part = v.part
                     if v.split is not None and id(v.split) in split_outputs:

@@ -88,6 +88,20 @@ def class_validates(idx: ModuleIndex, cls: cst.ClassDef, classes: dict[str, cst.
     return False
 
 
+def constrains_values(cls: cst.ClassDef | None) -> bool:
+    """A payload schema that pins string fields to the values the model knows (`Literal["yes", "no"]`):
+    the request cannot send another spelling (MLD306)."""
+    if cls is None or not isinstance(cls.body, cst.IndentedBlock):
+        return False
+    for stmt in cls.body.body:
+        if isinstance(stmt, cst.SimpleStatementLine):
+            for small in stmt.body:
+                ann = small.annotation.annotation if isinstance(small, cst.AnnAssign) else None
+                if isinstance(ann, cst.Subscript) and (dotted(ann.value) or "").rsplit(".", 1)[-1] == "Literal":
+                    return True
+    return False
+
+
 def _annotation_is_raw(idx: ModuleIndex, ann: cst.BaseExpression | None) -> tuple[bool, bool]:
     """(raw, is_request_object) for a parameter annotation."""
     k = serving_knowledge()

@@ -298,9 +298,10 @@ class RequestTransfer:
         source = tainted(Seq(list(args[0]) + list(args[1].values())))
         if source is None:
             return value
+        # an opaque function of request input may transform it (a shared `prepare()` ...): altered
         if value is None:
-            return self._new_data("", call, "call", raw=source.raw, client=source.client)
-        return replace(value, raw=source.raw, client=source.client)
+            return self._new_data("", call, "call", raw=source.raw, client=source.client, altered=True)
+        return replace(value, raw=source.raw, client=source.client, altered=True)
 
     def _value_of_builtin(self, name: str, args):
         """`float(x)`, `dict(x)`, `str(x)` of request input is request input (`len`, `isinstance`: not)."""

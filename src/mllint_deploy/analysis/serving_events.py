@@ -56,6 +56,7 @@ class HandlerTaint:
     loads: list[Load] = field(default_factory=list)
     model_calls: list[ModelCall] = field(default_factory=list)
     project_calls: list[ProjectCall] = field(default_factory=list)
+    uses: list = field(default_factory=list)  # every ModelUse of the handler (request input or not)
 
 
 def function_flows(ctx) -> dict[int, object]:
@@ -64,7 +65,7 @@ def function_flows(ctx) -> dict[int, object]:
 
 
 def events_of(flow, fn: cst.FunctionDef, handler: Handler | None) -> HandlerTaint:
-    out = HandlerTaint(handler=handler)
+    out = HandlerTaint(handler=handler, uses=list(flow.model_uses))
     for use in flow.model_uses:
         raw = next((d.raw for d in use.datas if d.raw is not None and not isinstance(d.raw, ParamSource)), None)
         if raw is not None and use.built_by is None:

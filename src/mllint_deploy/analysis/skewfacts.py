@@ -23,6 +23,7 @@ from mllint_deploy.analysis.calls import keyword, positional, string_value
 from mllint_deploy.analysis.columns import INF, Val, lit, skew_knowledge
 from mllint_deploy.analysis.features import Tracer
 from mllint_deploy.analysis.names import dotted
+from mllint_deploy.analysis.value_transforms import RawFeed, TransformFact, serving_raw_feeds, training_transforms
 
 Span = tuple[int, int, int, int]
 SKEW_FACTS = "TrainServeSkew"  # the project check that collects these facts, and their key in a file's facts
@@ -112,6 +113,8 @@ class SkewFacts:
     functions: dict[str, FuncFact] = field(default_factory=dict)
     schema: dict[str, dict] = field(default_factory=dict)  # payload field -> {type, min, max, values}
     dtypes: dict[str, str] = field(default_factory=dict)  # column -> type evidence from training code
+    transforms: list[TransformFact] = field(default_factory=list)  # training: row-wise value transformations
+    raw_feeds: list[RawFeed] = field(default_factory=list)  # serving: request values reaching a model unchanged
 
 
 # ---------------------------------------------------------------------------------------------
@@ -213,6 +216,9 @@ class _Collector:
         self._schema()
         if self.facts.trainings:
             self._dtypes()
+            self.facts.transforms = training_transforms(self.ctx)
+        if self.facts.loads:
+            self.facts.raw_feeds = serving_raw_feeds(self.ctx)
         return self.facts
 
     # loads and predictions -----------------------------------------------------------------

@@ -53,6 +53,7 @@ class Data:
     windowed: bool = False
     raw: cst.CSTNode | None = None  # request input nothing validated on the way: where it came from
     client: cst.CSTNode | None = None  # request input, validated or not (still the client's choice)
+    altered: bool = False  # its values went through a value transformation (str.lower, a mapping, log ...)
     grouped: bool = False  # a `groupby` view  # a rolling/expanding/grouped view: its statistics are per row, not per column
 
     def describe(self) -> str:

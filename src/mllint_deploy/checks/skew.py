@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import functools
 import os
+import re
 from dataclasses import dataclass
 
 
@@ -32,13 +33,25 @@ class _Site:
     segments: tuple = ()
     cols: tuple | None = None
     target: tuple | None = None
+    pattern: re.Pattern | None = None  # `f"model_C={C}.bin"`: the artifact's file name with unknown pieces
+
+
+def _name_pattern(text: str | None) -> re.Pattern | None:
+    """A file name with pieces the code computes (`model_C=\0.bin`), as a pattern of the names it can be."""
+    if not text or text.startswith(("models:/", "runs:/")):
+        return None
+    last = text.replace("\\", "/").rstrip("/").rsplit("/", 1)[-1]
+    pieces = last.split("\0")
+    if len(pieces) < 2 or not any(len(p) >= 3 for p in pieces) or "." not in pieces[-1]:
+        return None  # an unknown piece and too little literal text around it to say which file
+    return re.compile(".+".join(re.escape(p) for p in pieces))
 
 
 @register
 class TrainServeSkew(ProjectCheck):
     """MLD301-MLD305: pairs serving code with the training code that persisted its model."""
 
-    codes = ("MLD301", "MLD302", "MLD303", "MLD304", "MLD305")
+    codes = ("MLD301", "MLD302", "MLD303", "MLD304", "MLD305", "MLD306")
 
     def collect(self, ctx) -> SkewFacts:
         return collect_skew_facts(ctx)
@@ -60,6 +73,7 @@ class TrainServeSkew(ProjectCheck):
                 if t.registry is not None and s.text is not None and "\0" not in s.text:
                     s.text = "models:/" + s.text
                 s.key = artifact_key(s.text)
+                s.pattern = _name_pattern(s.text) if s.key is None else None
                 s.segments = path_segments(s.text) if s.text and not s.text.startswith("models:/") else ()
                 s.cols = self.consts.cols(t.cols, module) if t.cols is not None else None
                 s.target = self.consts.cols(t.target, module) if t.target is not None else None
@@ -95,10 +109,12 @@ class TrainServeSkew(ProjectCheck):
             if "MLD304" in project.enabled:
                 for fit in f.serving_fits:
                     project.report(m.path, fit.span, "MLD304", _fit_message(fit))
+            trained = {id(s.module): s for s in pairs.values() if s is not None}
             if "MLD305" in project.enabled:
-                trained = {id(s.module): s for s in pairs.values() if s is not None}
                 for s in trained.values():
                     self._divergence(m, f, s)
+            if "MLD306" in project.enabled and f.raw_feeds:
+                self._transform_not_applied(m, f, list(trained.values()))
         if "MLD303" in project.enabled:
             self._contract(entries, serving)
 
@@ -115,6 +131,9 @@ class TrainServeSkew(ProjectCheck):
         # a training file whose artifacts all have other names is not a candidate.
         if key is not None and key.startswith("models:/"):
             return None
+        matching = [s for s in self.sites if s.pattern is not None and key is not None and s.pattern.fullmatch(key)]
+        if matching:  # `f"model_C={C}.bin"` written, "model_C=1.0.bin" loaded
+            return self._nearest(matching, here, ())
         cands = [s for s in self.unpaired_training if s.key is None or (key is None and s.key not in load_keys)]
         if key is not None:
             cands = [s for s in cands if s.key is None]
@@ -146,6 +165,9 @@ class TrainServeSkew(ProjectCheck):
         top = [s for s in cands if score(s) == best]
         if len(top) == 1:
             return top[0]
+        scripts = [s for s in top if not s.module.path.endswith(".ipynb")]
+        if len(scripts) == 1:  # a script and notebooks writing the same artifact: deployments run the script
+            return scripts[0]
         first = top[0]
         if all(s.cols == first.cols and s.module is first.module for s in top) or all(
                 s.cols is not None and s.cols == first.cols for s in top):
@@ -227,6 +249,31 @@ class TrainServeSkew(ProjectCheck):
             f"Pipeline with the step inside (make_pipeline({step_name}(...), model)), or persist the fitted "
             "step too and apply it before predict."))
 
+    # MLD306
+    def _transform_not_applied(self, module, facts: SkewFacts, sites: list) -> None:
+        for site in sites:
+            target = set(site.target or ())
+            trained = set(site.cols) if site.cols is not None else None
+            transforms = [t for t in site.facts.transforms if t.column not in target and (
+                trained is None or t.column in ("*", "<column names>") or t.column in trained)]
+            if not transforms:
+                continue
+            shown = "; ".join(f"{_transform_label(t)} ({self.consts.where(site.module, t.line)})"
+                              for t in transforms[:3])
+            more = f" and {len(transforms) - 3} more" if len(transforms) > 3 else ""
+            reported: set[str] = set()
+            for feed in facts.raw_feeds:
+                if feed.handler in reported:
+                    continue  # one finding per handler
+                reported.add(feed.handler)
+                self.project.report(module.path, feed.span, "MLD306", (
+                    f"training transforms feature values before fitting ({shown}{more}) but handler "
+                    f"{feed.handler}() passes the request's values to {feed.call}() unchanged: a value spelled as "
+                    "clients send it is not the one the model learned, so it is read as an unknown category or a "
+                    "wrong number. Apply the same transformation in serving, from one function both sides "
+                    "import, or inside the persisted Pipeline (a FunctionTransformer)."))
+            return
+
     # MLD305
     def _divergence(self, module, facts: SkewFacts, site: _Site) -> None:
         for name, fn in sorted(facts.functions.items()):
@@ -307,6 +354,14 @@ class TrainServeSkew(ProjectCheck):
                     self.project.report(module.path, serve.span, "MLD303", (
                         f"serving passes {list(served)} to the model ({self.consts.where(module, serve.row_line)}): "
                         f"{'; '.join(problems)}. Make the code and the contract agree."))
+
+
+def _transform_label(t) -> str:
+    if t.column == "*":
+        return f"{t.what} of the columns of a loop"
+    if t.column == "<column names>":
+        return f"{t.what} of the column names"
+    return f"{t.what} of '{t.column}'"
 
 
 def _contract_lookup(project):
