@@ -53,6 +53,7 @@ class ScopeWalker(CallTransfer, RequestTransfer, OrderedWalk):
         self._no_grad = False
         self._cached = False
         self._lazy = 0
+        self._loop_names: list[tuple[int, set[str]]] = []  # the enclosing loops and the names they bind
 
     # ------------------------------------------------------------------ helpers
     def _next(self) -> int:
@@ -208,6 +209,7 @@ class ScopeWalker(CallTransfer, RequestTransfer, OrderedWalk):
         else:
             self._eval(stmt.test)
         self._loops.append(id(stmt))
+        self._loop_names.append((id(stmt), names_in(stmt.target) if isinstance(stmt, cst.For) else set()))
         self._block(stmt.body.body)
         if isinstance(stmt, cst.For) and isinstance(stmt.target, cst.Name) and isinstance(it, Seq) \
                 and 1 < len(it.items) <= 4 and all(isinstance(i, Data) for i in it.items):
@@ -215,6 +217,7 @@ class ScopeWalker(CallTransfer, RequestTransfer, OrderedWalk):
                 self.env[stmt.target.value] = item
                 self._block(stmt.body.body)
         self._loops.pop()
+        self._loop_names.pop()
         self._else(stmt)
 
     def _small(self, small) -> None:

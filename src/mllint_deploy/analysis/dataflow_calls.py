@@ -10,7 +10,7 @@ import libcst as cst
 
 from mllint_deploy.analysis.calls import is_false, keyword, positional, string_value
 from mllint_deploy.analysis.names import dotted
-from mllint_deploy.analysis.requests import NOT_HANDLED, real_input, tainted
+from mllint_deploy.analysis.requests import NOT_HANDLED, names_in, real_input, tainted
 from mllint_deploy.analysis.values import (
     Apply, CrossVal, Data, Fit, FoldSplit, Index, Obj, ParamSource, Score, ScoreList, Selection, Seq, Split, Stat,
     ValidationUse, fresh_root,
@@ -25,6 +25,12 @@ from mllint_deploy.analysis.flowsupport import (
 ALTERING_METHODS = frozenset({"lower", "upper", "strip", "lstrip", "rstrip", "replace", "title", "capitalize",
                               "casefold", "map", "apply", "applymap", "transform", "clip", "round", "abs",
                               "astype", "fillna"})
+
+
+# what makes validation data steer training: early stopping, best-model checkpoints, LR schedules
+_STEERING_KEYWORDS = frozenset({"early_stopping_rounds", "early_stopping", "callbacks", "use_best_model",
+                                "n_iter_no_change", "early_stopping_round"})
+_STEERING_CALLBACKS = ("EarlyStopping", "ModelCheckpoint", "ReduceLROnPlateau", "early_stopping")
 
 
 class CallTransfer:
@@ -161,10 +167,27 @@ class CallTransfer:
             return self._score(call, args)
         datas = self._datas(Seq(args[0])) + self._datas(Seq(list(args[1].values())))
         if short[:1].isupper() and qn.split(".")[0] in k.ml_roots:
-            return Obj(label=short, qualname=qn, kind="estimator", node=call)
+            return Obj(label=short, qualname=qn, kind="estimator", node=call, tuned_in=self._tuning_loop(call, qn))
         if datas:
             return self._opaque_result(datas, call)
         return self._new_data("", call, "call")
+
+    def _tuning_loop(self, call: cst.Call, qn: str) -> int | None:
+        """The innermost loop whose variable sets a parameter of this model (`KNN(n_neighbors=k)` in
+        `for k in range(1, 30)`); a seed parameter is not tuning."""
+        if not self._loop_names:
+            return None
+        concept = self.k.concepts.concept(qn)
+        seeds = {"random_state", "seed", "random_seed", concept.seed if concept else None}
+        used = set()
+        for a in call.args:
+            if a.keyword is not None and a.keyword.value in seeds:
+                continue
+            used |= names_in(a.value)
+        for loop, names in reversed(self._loop_names):
+            if names & used:
+                return loop
+        return None
 
     def _test_path_argument(self, call: cst.Call) -> bool:
         """`load(HOLDOUT_CSV)`: a helper given a file path whose name says test/holdout."""
@@ -266,7 +289,7 @@ class CallTransfer:
             if kind == "unknown" and method in ("fit_transform", "fit_resample", "fit_on_texts", "adapt"):
                 kind = "transformer"  # a project class with fit_transform is a transformer
             fit = self._record_fit(call, obj.label, kind, method, data, target, obj)
-            self._validation_keywords(call, args)
+            self._validation_keywords(call, args, obj)
             if method in ("fit_transform", "fit_predict"):
                 if data is None:
                     return None
@@ -295,7 +318,10 @@ class CallTransfer:
             self.flow.applies.append(Apply(index=self._next(), node=call, obj=obj, method=method, data=data,
                                            loops=tuple(self._loops)))
             if method == "score":
-                return Score(node=call, on_test=data is not None and self._is_test(data), loops=tuple(self._loops))
+                score = Score(node=call, on_test=data is not None and self._is_test(data), loops=tuple(self._loops),
+                              model=obj)
+                self.flow.scores.append(score)
+                return score
             if data is None:
                 return None
             if method.startswith("predict") or method == "decision_function":
@@ -403,11 +429,47 @@ class CallTransfer:
             self.flow.loop_fits.add(loop)
         return fit
 
-    def _validation_keywords(self, call: cst.Call, args) -> None:
+    def _validation_keywords(self, call: cst.Call, args, obj=None) -> None:
         for name, value in args[1].items():
             if name in self.k.validation_keywords:
                 self.flow.validation_uses.append(
-                    ValidationUse(index=self._next(), node=call, keyword=name, data=self._datas(value)))
+                    ValidationUse(index=self._next(), node=call, keyword=name, data=self._datas(value),
+                                  steers=self._steers_training(call, obj)))
+
+    def _steers_training(self, call: cst.Call, obj) -> bool:
+        """Whether the validation data decides something (early stopping, best checkpoint, LR schedule):
+        read from the fit call, its callbacks and the estimator's constructor. `eval_set=` that only
+        records a loss curve steers nothing; where the code does not show (a `**params` it cannot read),
+        it may."""
+        calls = [call] + ([obj.node] if obj is not None and isinstance(obj.node, cst.Call) else [])
+        for c in calls:
+            for a in c.args:
+                if a.star:
+                    keys = self._literal_keys(a.value)
+                    if keys is None or keys & _STEERING_KEYWORDS:
+                        return True
+                elif a.keyword is not None and a.keyword.value in _STEERING_KEYWORDS:
+                    if a.keyword.value != "callbacks" or self._steering_callbacks(a.value):
+                        return True
+        return False
+
+    def _literal_keys(self, expr) -> set[str] | None:
+        if isinstance(expr, cst.Name):
+            values = self.idx.bound_values(expr.value, self.scope) or []
+            expr = values[-1] if values else None
+        if isinstance(expr, cst.Dict):
+            keys = {string_value(el.key) for el in expr.elements if isinstance(el, cst.DictElement)}
+            return None if None in keys else keys
+        if isinstance(expr, cst.Call) and dotted(expr.func) == "dict" and not any(a.star for a in expr.args):
+            return {a.keyword.value for a in expr.args if a.keyword is not None}
+        return None
+
+    def _steering_callbacks(self, expr) -> bool:
+        names = set(names_in(expr))
+        for name in list(names):
+            for value in self.idx.bound_values(name, self.scope) or []:
+                names |= names_in(value)
+        return any(n.endswith(_STEERING_CALLBACKS) or n in ("early_stopping",) for n in names) or not names
 
     def _split(self, call, label: str, inputs: list[Data], shuffled: bool, summary_call=None):
         split = Split(index=self._next(), node=call, label=label, inputs=inputs, shuffled=shuffled,
@@ -431,7 +493,10 @@ class CallTransfer:
     def _score(self, call: cst.Call, args):
         datas = self._datas(Seq(args[0])) + self._datas(Seq(list(args[1].values())))
         on_test = any(self._is_test(d) for d in datas)
-        return Score(node=call, on_test=on_test, loops=tuple(self._loops))
+        model = next((d.predictions_of for d in datas if d.predictions_of is not None), None)
+        score = Score(node=call, on_test=on_test, loops=tuple(self._loops), model=model)
+        self.flow.scores.append(score)
+        return score
 
     def _is_test(self, d: Data) -> bool:
         return d.part == "test" or (d.part is None and d.test_hint)

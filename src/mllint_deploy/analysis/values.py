@@ -76,6 +76,7 @@ class Obj:
     shuffle: bool = False
     name: str = ""
     selects_columns: bool = False  # a pipeline starting with a ColumnTransformer that drops the rest
+    tuned_in: int | None = None  # the loop whose variable sets one of its (non-seed) parameters
 
     @property
     def learns_from_rows(self) -> bool:
@@ -116,6 +117,7 @@ class Score:
     node: cst.CSTNode
     on_test: bool
     loops: tuple[int, ...]
+    model: "Obj | None" = None  # the model scored (`model.score(...)`, a metric of `model.predict(...)`)
 
 
 @dataclass(eq=False)
@@ -196,6 +198,7 @@ class ValidationUse:
     node: cst.CSTNode
     keyword: str
     data: list[Data]
+    steers: bool = True  # early stopping, checkpointing or LR scheduling reads it (not only a loss curve)
 
 
 @dataclass(eq=False)
@@ -261,6 +264,7 @@ class Flow:
     fold_splits: list[FoldSplit] = field(default_factory=list)
     validation_uses: list[ValidationUse] = field(default_factory=list)
     selections: list[Selection] = field(default_factory=list)
+    scores: list[Score] = field(default_factory=list)
     returns: list = field(default_factory=list)
     env: dict = field(default_factory=dict)
     loop_fits: set[int] = field(default_factory=set)  # loops that contain a fit

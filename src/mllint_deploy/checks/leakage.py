@@ -132,6 +132,8 @@ class Leakage(FileCheck):
     # MLD104 ------------------------------------------------------------------------------
     def _test_for_selection(self, ctx, flow) -> None:
         for use in flow.validation_uses:
+            if not use.steers:
+                continue  # `eval_set=` only recording a loss curve decides nothing
             tests = [d for d in use.data if _is_test(d)]
             if tests:
                 ctx.report("MLD104", use.node,
@@ -139,6 +141,16 @@ class Leakage(FileCheck):
                            "now steers training (early stopping, model choice), so its score is optimistic. Carve a "
                            "validation set out of the training part and keep the test set for the final score.")
         reported: set[int] = set()
+        for score in flow.scores:
+            model = score.model
+            if score.on_test and model is not None and model.tuned_in is not None and model.tuned_in in score.loops \
+                    and model.tuned_in in flow.loop_fits and id(score.node) not in reported:
+                reported.add(id(score.node))
+                ctx.report("MLD104", score.node,
+                           f"{model.label} is refitted for each value of a loop variable (line {ctx.line_of(model.node)}) "
+                           "and scored on the test set each time: the parameter is tuned to the test set and its "
+                           "score is optimistic. Tune with cross-validation or a validation split, then score the "
+                           "chosen model once on the test set.")
         for sel in flow.selections:
             for score in sel.scores:
                 if not score.on_test or id(score.node) in reported:
