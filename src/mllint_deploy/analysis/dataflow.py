@@ -16,7 +16,7 @@ from itertools import count
 import libcst as cst
 
 from mllint_deploy.analysis.calls import string_value
-from mllint_deploy.analysis.names import ModuleIndex, ScopeInfo
+from mllint_deploy.analysis.names import ModuleIndex, ScopeInfo, dotted
 from mllint_deploy.analysis.walk import OrderedWalk
 from mllint_deploy.analysis.values import (
     Data, Fit, Flow, Index, Obj, ParamSource, Request, Score, ScoreList, Selection, Seq, Split, Stat,
@@ -91,6 +91,7 @@ class ScopeWalker(CallTransfer, RequestTransfer, OrderedWalk):
             test_hint=bool(parents) and all(p.test_hint for p in parents),
             time_ordered=any(p.time_ordered for p in parents),
             columns=first.columns if keep_columns and first is not None and len(parents) == 1 else None,
+            derived=first.derived if keep_columns and first is not None and len(parents) == 1 else (),
             target=first.target if first is not None and len(parents) == 1 else None,
             split=first.split if first is not None and all(p.split is first.split for p in parents) else None,
             subset=bool(parents) and all(p.subset or p.part is not None for p in parents),
@@ -364,6 +365,10 @@ class ScopeWalker(CallTransfer, RequestTransfer, OrderedWalk):
             for f in d.via:
                 if f not in base.via and shares_rows(f, base):
                     base.via = base.via + (f,)
+        if new_cols and len(new_cols) == 1 and isinstance(value, Data) and value.target \
+                and value.target != new_cols[0] and value.roots <= base.roots:
+            # `df["log_price"] = np.log1p(df["price"])`: a column computed from one other column
+            base.derived = base.derived + ((new_cols[0], value.target),)
 
     def _assign_attribute(self, target: cst.Attribute, value) -> None:
         base = self._eval(target.value)
@@ -490,7 +495,10 @@ class ScopeWalker(CallTransfer, RequestTransfer, OrderedWalk):
                 d.target = attr
                 return d
         if isinstance(base, Obj) and base.kind == "search" and attr in ("best_estimator_",):
-            return base
+            # the chosen model, fitted like the search (its fits stand); refitting it is a plain fit,
+            # not another cross-validated search
+            return Obj(label=f"{base.label}.best_estimator_", qualname=None, kind="estimator", node=expr,
+                       fits=list(base.fits), name=dotted(expr) or "")
         if isinstance(base, Stat):
             return base  # `df["c"].mode().iloc[0]`, `.values`
         return None

@@ -54,6 +54,7 @@ class Data:
     raw: cst.CSTNode | None = None  # request input nothing validated on the way: where it came from
     client: cst.CSTNode | None = None  # request input, validated or not (still the client's choice)
     altered: bool = False  # its values went through a value transformation (str.lower, a mapping, log ...)
+    derived: tuple = ()  # ((new column, the one column it was computed from), ...): `df["log_y"] = np.log(df["y"])`
     grouped: bool = False  # a `groupby` view  # a rolling/expanding/grouped view: its statistics are per row, not per column
 
     def describe(self) -> str:

@@ -175,6 +175,15 @@ class Leakage(FileCheck):
                 continue
             mode, cols = X.columns
             inside = (y.target not in cols) if mode == "all" else (y.target in cols)
+            copies = [new for new, source in X.derived if source == y.target
+                      and ((new not in cols) if mode == "all" else (new in cols))]
+            if not inside and copies:
+                ctx.report("MLD105", fit.node,
+                           f"the features {X.describe()} passed to {fit.label}.{fit.method}() still contain "
+                           f"'{copies[0]}', computed from the target column '{y.target}' that {y.describe()} holds: "
+                           f"the model reads the answer from a transform of it. Drop it from the features, e.g. "
+                           f".drop(columns=['{copies[0]}']).")
+                continue
             if inside:
                 ctx.report("MLD105", fit.node,
                            f"the features {X.describe()} passed to {fit.label}.{fit.method}() still contain the "
