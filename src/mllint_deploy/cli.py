@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import difflib
 import os
 import sys
 
@@ -10,8 +11,9 @@ import click
 from mllint_deploy import __version__, registry
 from mllint_deploy.atomic import write_atomic
 from mllint_deploy.catalogue import CatalogueError, load_catalogue
-from mllint_deploy.config import ConfigError, load_settings
-from mllint_deploy.reporters import FORMATS
+from mllint_deploy import terminal
+from mllint_deploy.config import ConfigError, load_settings, parse_per_file_ignores
+from mllint_deploy.reporters import FORMATS, statistics as stats_report
 from mllint_deploy.selection import SelectorError, check_selectors
 from mllint_deploy.suppress import chain
 
@@ -28,7 +30,25 @@ def _codes(values) -> list[str]:
 
 
 def _write_atomic(path: str, text: str) -> None:
-    write_atomic(path, text.encode("utf-8"))
+    """Write a report or a baseline; a missing folder is created (as ruff does for `-o`)."""
+    directory = os.path.dirname(os.path.abspath(path))
+    try:
+        os.makedirs(directory, exist_ok=True)
+        write_atomic(path, text.encode("utf-8"))
+    except OSError as exc:
+        raise UsageError(f"cannot write {path}: {exc.strerror or exc}") from None
+
+
+_EPILOG = """\b
+Formats (--format): text (path:line:col: CODE message), json (an array of findings),
+sarif (SARIF 2.1.0 for code scanning), github (workflow annotations), gitlab (Code Quality).
+
+\b
+Exit status:
+  0  no findings (or --exit-zero)
+  1  findings were reported
+  2  bad usage or configuration, or an internal error (with --strict-internal, on any file)
+"""
 
 
 def _list_rules() -> str:
@@ -46,18 +66,34 @@ def _list_rules() -> str:
     return "\n".join([header, *rows]) + "\n"
 
 
-@click.command(context_settings={"help_option_names": ["-h", "--help"]})
+@click.command(context_settings={"help_option_names": ["-h", "--help"]}, epilog=_EPILOG)
 @click.argument("paths", nargs=-1, type=click.Path())
 @click.option("--select", multiple=True, help="Codes or prefixes to enable (MLD1, MLD201, ALL); comma-separated.")
 @click.option("--extend-select", multiple=True, help="Codes or prefixes to enable on top of the selection.")
 @click.option("--ignore", multiple=True, help="Codes or prefixes to disable.")
-@click.option("--format", "fmt", type=click.Choice(sorted(FORMATS)), default="text", show_default=True)
-@click.option("--output", "-o", type=click.Path(dir_okay=False), help="Write the report to FILE (atomically).")
+@click.option("--per-file-ignores", "per_file_ignores", multiple=True, metavar="PATTERN:CODES",
+              help="Ignore codes in matching files, e.g. 'tests/*:MLD2' (replaces the config's table).")
+@click.option("--extend-per-file-ignores", "extend_per_file_ignores", multiple=True, metavar="PATTERN:CODES",
+              help="Like --per-file-ignores, on top of the config's table.")
+@click.option("--format", "fmt", type=click.Choice(sorted(FORMATS)), default="text", show_default=True,
+              help="Report format (see below).")
+@click.option("--output", "-o", type=click.Path(dir_okay=False),
+              help="Write the report to FILE (atomically; missing folders are created).")
 @click.option("--exit-zero", is_flag=True, help="Exit 0 even when there are findings.")
-@click.option("--statistics", is_flag=True, help="Count findings per code.")
+@click.option("--statistics", is_flag=True, help="Print only the number of findings per code (text or json).")
 @click.option("--quiet", "-q", is_flag=True, help="No summary line.")
-@click.option("--config", "config_file", type=click.Path(dir_okay=False), help="Read settings from this TOML file.")
+@click.option("--color", "color", type=click.Choice(terminal.COLOR_CHOICES), default="auto", show_default=True,
+              help="Colour the text report (auto: on a terminal, unless NO_COLOR is set; FORCE_COLOR forces it).")
+@click.option("--config", "config_file", type=click.Path(dir_okay=False),
+              help="Read settings from this TOML file (default: the nearest .mllint-deploy.toml, "
+                   "mllint-deploy.toml or pyproject.toml with [tool.mllint-deploy]).")
+@click.option("--exclude", multiple=True, metavar="PATTERNS",
+              help="Files and folders to skip, comma-separated (replaces the default and configured excludes).")
+@click.option("--extend-exclude", "extend_exclude", multiple=True, metavar="PATTERNS",
+              help="Files and folders to skip on top of the excludes, comma-separated.")
 @click.option("--force-exclude", is_flag=True, help="Apply excludes to files named on the command line too.")
+@click.option("--show-settings", is_flag=True, help="Print the resolved settings, each with where it came from, and exit.")
+@click.option("--show-files", is_flag=True, help="Print the files that would be linted and exit.")
 @click.option("--no-cache", is_flag=True, help="Do not read or write the cache.")
 @click.option("--cache-dir", "cache_dir", type=click.Path(file_okay=False),
               help="Keep the cache in DIR (default: .mllint_deploy_cache/ at the project root).")
@@ -80,7 +116,9 @@ def _list_rules() -> str:
 @click.version_option(__version__, "--version", prog_name="mllint-deploy")
 def _command(paths, select, extend_select, ignore, fmt, output, exit_zero, statistics, quiet, config_file,
              force_exclude, no_cache, jobs, stdin_filename, strict_internal, explain, list_rules,
-             diff_ref=None, baseline_file=None, write_baseline=None, write_contract=None, cache_dir=None):
+             diff_ref=None, baseline_file=None, write_baseline=None, write_contract=None, cache_dir=None,
+             per_file_ignores=(), extend_per_file_ignores=(), color="auto", exclude=(), extend_exclude=(),
+             show_settings=False, show_files=False):
     """Lint machine-learning training and serving code for leakage, unreproducible randomness,
     train/serve skew and unsafe serving. PATHS default to the current directory; '-' reads stdin."""
     from mllint_deploy.pipeline.runner import known_codes, run
@@ -111,18 +149,38 @@ def _command(paths, select, extend_select, ignore, fmt, output, exit_zero, stati
         "no_cache": no_cache,
         "jobs": jobs,
         "cache_dir": cache_dir,
+        "exclude": _codes(exclude),
+        "extend_exclude": _codes(extend_exclude),
+        "per_file_ignores": parse_per_file_ignores(per_file_ignores, "--per-file-ignores"),
+        "extend_per_file_ignores": parse_per_file_ignores(extend_per_file_ignores, "--extend-per-file-ignores"),
     }
+    if statistics and fmt not in stats_report.FORMATS:
+        raise UsageError(f"--statistics works with --format text or json, not {fmt}")
     settings = load_settings(paths, config_file, cli)
     where = str(settings.config_path) if settings.config_path else "config"
     for name in ("select", "extend_select", "ignore"):
         check_selectors(getattr(settings, name), known, f"{where}: {name.replace('_', '-')}")
     for glob, codes in settings.per_file_ignores:
         check_selectors(codes, known, f"{where}: per-file-ignores.{glob}")
+    if show_settings:
+        from mllint_deploy.settings_report import render_settings
+
+        click.echo(render_settings(settings), nl=False)
+        return 0
+    if show_files:
+        return _show_files(paths, settings)
     if write_contract:
         return _write_contract(write_contract, paths, settings)
     changed, known_findings = _diff_and_baseline(diff_ref, baseline_file, paths)
-    result = run(paths, settings, stdin_filename)
+    progress = terminal.Progress(sys.stderr) if terminal.interactive(sys.stderr) else None
+    try:
+        result = run(paths, settings, stdin_filename, progress=progress)
+    finally:
+        if progress is not None:
+            progress.finish()
     registry.warn_plugin_errors()
+    if paths != ["-"] and result.files == 0:
+        click.echo(f"mllint-deploy: warning: no Python files or notebooks to lint in {' '.join(paths)}", err=True)
     if write_baseline:
         from mllint_deploy.suppress import baseline
 
@@ -134,18 +192,37 @@ def _command(paths, select, extend_select, ignore, fmt, output, exit_zero, stati
     result.findings = chain.reported_as_new(result.findings, changed, known_findings)
     for err in result.internal_errors:
         click.echo(f"mllint-deploy: internal error: {err}", err=True)
-    report = FORMATS[fmt](result.findings, catalogue, quiet=quiet or bool(output and fmt == "text" and False),
-                          statistics=statistics, files=result.files, rule_codes=sorted(result.enabled))
+    colour = False
+    if statistics:
+        report = stats_report.FORMATS[fmt](result.findings, catalogue)
+    else:
+        colour = fmt == "text" and not output and terminal.use_colour(color, sys.stdout)
+        report = FORMATS[fmt](result.findings, catalogue, quiet=quiet, files=result.files,
+                              rule_codes=sorted(result.enabled), colour=colour)
     if output:
         _write_atomic(output, report)
         if not quiet and fmt != "text":
             click.echo(f"Wrote {len(result.findings)} finding(s) to {output}.", err=True)
     else:
-        click.echo(report, nl=False)
+        click.echo(report, nl=False, color=colour)
     if strict_internal and result.internal_errors:
         return 2
     if result.findings and not exit_zero:
         return 1
+    return 0
+
+
+def _show_files(paths, settings) -> int:
+    """`--show-files`: what a run with these paths and settings would lint, one path per line."""
+    from mllint_deploy.pipeline.discovery import discover, display_path
+
+    if paths == ["-"]:
+        raise UsageError("--show-files needs PATHS, not stdin")
+    files = discover(paths, settings)
+    for path in files:
+        click.echo(display_path(path))
+    if not files:
+        click.echo(f"mllint-deploy: warning: no Python files or notebooks to lint in {' '.join(paths)}", err=True)
     return 0
 
 
@@ -195,6 +272,9 @@ def run_cli(argv=None) -> int:
     except click.exceptions.NoArgsIsHelpError as exc:  # pragma: no cover
         click.echo(exc.format_message(), err=True)
         rc = 2
+    except click.NoSuchOption as exc:
+        click.echo(f"mllint-deploy: error: {_no_such_option(exc)}", err=True)
+        rc = 2
     except click.ClickException as exc:
         click.echo(f"mllint-deploy: error: {exc.format_message()}", err=True)
         rc = 2
@@ -213,6 +293,14 @@ def run_cli(argv=None) -> int:
         click.echo(f"mllint-deploy: internal error: {type(exc).__name__}: {_one_line(exc)}", err=True)
         rc = 2
     return rc if isinstance(rc, int) else 0
+
+
+def _no_such_option(exc: click.NoSuchOption) -> str:
+    """The unknown option and the one real option closest to it, if any is close."""
+    known = [o for p in _command.params for o in (*p.opts, *p.secondary_opts) if o.startswith("--")]
+    close = difflib.get_close_matches(exc.option_name, known, n=1, cutoff=0.6)
+    hint = f" Did you mean {close[0]}?" if close else " See --help."
+    return f"no such option: {exc.option_name}.{hint}"
 
 
 def _one_line(exc: BaseException) -> str:

@@ -1,7 +1,10 @@
-"""Settings: `[tool.mllint-deploy]` from the nearest pyproject.toml (or `--config`) merged with CLI flags.
+"""Settings: the nearest configuration file (or `--config`) merged with CLI flags.
 
-Unknown keys and values of the wrong type are errors naming the key; the CLI turns them into one
-line on stderr and exit status 2.
+Discovery walks up from the first path; in each directory the first of `.mllint-deploy.toml`,
+`mllint-deploy.toml` (settings at top level) and a `pyproject.toml` with a `[tool.mllint-deploy]`
+table wins, as ruff does with its own files. Unknown keys and values of the wrong type are errors
+naming the key; the CLI turns them into one line on stderr and exit status 2. Each setting remembers
+where it came from, for `--show-settings`.
 """
 
 from __future__ import annotations
@@ -42,6 +45,7 @@ class Settings:
     cache_dir: Path | None = None  # default: <project root>/.mllint_deploy_cache
     no_cache: bool = False  # --no-cache: neither read nor write the cache
     jobs: int = 0  # --jobs: worker processes (0: one per CPU; 1: in this process)
+    origins: tuple[tuple[str, str], ...] = ()  # (field, the config file or "command line") of set fields
 
 
 # key in the file -> (field name, expected kind)
@@ -57,19 +61,20 @@ _KEYS = {
 }
 
 
-def find_pyproject(start: Path) -> Path | None:
-    """The nearest pyproject.toml at or above `start` that has a [tool.mllint-deploy] table."""
+CONFIG_FILES = (".mllint-deploy.toml", "mllint-deploy.toml", "pyproject.toml")
+
+
+def find_config(start: Path) -> Path | None:
+    """The nearest configuration file at or above `start` (see the module docstring for the order)."""
     start = start.resolve()
     if not start.is_dir():
         start = start.parent
     for directory in (start, *start.parents):
-        candidate = directory / "pyproject.toml"
-        if candidate.is_file():
-            try:
-                data = _read_toml(candidate)
-            except ConfigError:
-                raise
-            if "mllint-deploy" in data.get("tool", {}):
+        for name in CONFIG_FILES:
+            candidate = directory / name
+            if not candidate.is_file():
+                continue
+            if name != "pyproject.toml" or "mllint-deploy" in _read_toml(candidate).get("tool", {}):
                 return candidate
     return None
 
@@ -96,7 +101,7 @@ def _table(path: Path) -> dict[str, Any]:
 
 def _strings(value: Any, key: str, path: Path) -> tuple[str, ...]:
     if isinstance(value, str):
-        value = [value]
+        raise ConfigError(f"{path}: '{key}' must be a list of strings, not a string: write [\"{value}\"]")
     if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
         raise ConfigError(f"{path}: '{key}' must be a list of strings")
     return tuple(value)
@@ -121,28 +126,60 @@ def _parse_table(table: dict[str, Any], path: Path) -> dict[str, Any]:
     return values
 
 
+def parse_per_file_ignores(values, option: str) -> tuple[tuple[str, tuple[str, ...]], ...]:
+    """`--per-file-ignores 'tests/*:MLD2,MLD104'` (repeatable) as (glob, codes) pairs."""
+    out = []
+    for value in values or ():
+        glob, sep, codes = value.rpartition(":")
+        parsed = tuple(c for c in codes.replace(" ", ",").split(",") if c)
+        if not sep or not glob or not parsed:
+            raise ConfigError(f"{option} {value!r}: expected PATTERN:CODES, e.g. 'tests/*:MLD2'")
+        out.append((glob, parsed))
+    return tuple(out)
+
+
 def load_settings(paths: list[str], config: str | None, cli: dict[str, Any]) -> Settings:
-    """Read the config file (explicit, else the nearest pyproject.toml) and apply CLI overrides."""
+    """Read the config file (explicit, else the nearest one) and apply CLI overrides."""
     if config:
         config_path: Path | None = Path(config)
         if not config_path.is_file():
             raise ConfigError(f"config file not found: {config}")
     else:
         first = Path(paths[0]) if paths and paths[0] != "-" else Path.cwd()
-        config_path = find_pyproject(first if first.exists() else Path.cwd())
+        config_path = find_config(first if first.exists() else Path.cwd())
     values: dict[str, Any] = {}
+    origins: dict[str, str] = {}
     root = Path.cwd()
     if config_path is not None:
         values = _parse_table(_table(config_path), config_path)
+        origins = {name: str(config_path) for name in values}
         root = config_path.resolve().parent
-    for name in ("select", "ignore"):
+
+    def given(name: str, value: Any) -> None:
+        values[name] = value
+        origins[name] = "command line"
+
+    if cli.get("select"):
+        given("select", tuple(cli["select"]))
+    for name in ("extend_select", "ignore", "extend_exclude"):
         if cli.get(name):
-            values[name] = tuple(cli[name]) if name == "select" else values.get(name, ()) + tuple(cli[name])
-    if cli.get("extend_select"):
-        values["extend_select"] = values.get("extend_select", ()) + tuple(cli["extend_select"])
-    values["force_exclude"] = bool(cli.get("force_exclude"))
+            given(name, values.get(name, ()) + tuple(cli[name]))
+    if cli.get("exclude"):
+        given("exclude", tuple(cli["exclude"]))
+    if cli.get("per_file_ignores"):
+        given("per_file_ignores", tuple(cli["per_file_ignores"]))
+    if cli.get("extend_per_file_ignores"):
+        given("per_file_ignores", values.get("per_file_ignores", ()) + tuple(cli["extend_per_file_ignores"]))
     if cli.get("cache_dir"):
-        values["cache_dir"] = Path(cli["cache_dir"]).resolve()
-    values["no_cache"] = bool(cli.get("no_cache"))
-    values["jobs"] = int(cli.get("jobs") or 0)
-    return Settings(project_root=root, config_path=config_path, **values)
+        given("cache_dir", Path(cli["cache_dir"]).resolve())
+    for name in ("force_exclude", "no_cache"):
+        if cli.get(name):
+            given(name, True)
+    if cli.get("jobs"):
+        given("jobs", int(cli["jobs"]))
+    return Settings(project_root=root, config_path=config_path, origins=tuple(sorted(origins.items())), **values)
+
+
+def origin(settings: Settings, name: str) -> str:
+    """Where a setting's value came from: the config file, the command line, or the default."""
+    return dict(settings.origins).get(name, "default")

@@ -156,10 +156,13 @@ def _lint_task(task: Task, file_checks, project_checks, enabled, cache,
     return result, payload
 
 
-def _lint_inline(tasks: list[Task], results: list, file_checks, project_checks, enabled, cache) -> None:
+def _lint_inline(tasks: list[Task], results: list, file_checks, project_checks, enabled, cache,
+                 progress=None) -> None:
     def work():
         for task in tasks:
             results[task.index] = _lint_task(task, file_checks, project_checks, enabled, cache, pickled=False)[0]
+            if progress is not None:
+                progress.tick()
 
     call_with_big_stack(work)
 
@@ -267,7 +270,7 @@ def _crash_reason(exitcode) -> str:
 
 
 def _lint_in_workers(tasks: list[Task], results: list, n_workers: int, enabled, cache, file_checks,
-                     project_checks) -> None:
+                     project_checks, progress=None) -> None:
     from multiprocessing.connection import wait
 
     ctx = _context()
@@ -298,6 +301,8 @@ def _lint_in_workers(tasks: list[Task], results: list, n_workers: int, enabled, 
             culprit = worker.in_flight.popleft()
             results[culprit.index] = FileResult(path=culprit.display, internal_errors=[
                 f"{culprit.display}: the worker process linting this file died ({reason}); the file was skipped"])
+            if progress is not None:
+                progress.tick()
         queue.extendleft(reversed(worker.in_flight))
         worker.in_flight.clear()
         if queue and startup_failures < 3:
@@ -318,6 +323,8 @@ def _lint_in_workers(tasks: list[Task], results: list, n_workers: int, enabled, 
                 continue
             task = worker.in_flight.popleft()
             results[task.index] = pickle.loads(payload)  # our own worker's bytes
+            if progress is not None:
+                progress.tick()
             feed(worker)
         if not worker.proc.is_alive():
             lost(worker)
@@ -350,13 +357,16 @@ def _lint_in_workers(tasks: list[Task], results: list, n_workers: int, enabled, 
                 pass
             worker.stop()
     if queue:  # workers could not even start here: lint the rest in this process
-        _lint_inline(list(queue), results, file_checks, project_checks, enabled, cache)
+        _lint_inline(list(queue), results, file_checks, project_checks, enabled, cache, progress)
 
 
 # -- the phase ---------------------------------------------------------------------------------
 def lint_files(files: list[tuple[Path, bool]], enabled: frozenset[str], settings, file_checks, project_checks,
-               jobs: int = 0, use_cache: bool = True) -> list[FileResult]:
-    """The per-file phase for `files` ((path, facts only) pairs): one result per file, in order."""
+               jobs: int = 0, use_cache: bool = True, progress=None) -> list[FileResult]:
+    """The per-file phase for `files` ((path, facts only) pairs): one result per file, in order.
+    `progress`, when given, has start(total) and tick() and hears of every file done."""
+    if progress is not None:
+        progress.start(len(files))
     cache = None
     if use_cache and files:
         cache = cache_mod.Cache.open(settings, enabled, [*file_checks, *project_checks])
@@ -380,6 +390,8 @@ def lint_files(files: list[tuple[Path, bool]], enabled: frozenset[str], settings
                     hit = cache.load(cache.key(data, display, str(path), module_name, False), display)
                 if hit is not None:
                     results[index] = hit
+                    if progress is not None:
+                        progress.tick()
                     continue
         else:
             try:
@@ -391,7 +403,7 @@ def lint_files(files: list[tuple[Path, bool]], enabled: frozenset[str], settings
     if not tasks:
         pass
     elif n_workers <= 1:
-        _lint_inline(tasks, results, file_checks, project_checks, enabled, cache)
+        _lint_inline(tasks, results, file_checks, project_checks, enabled, cache, progress)
     else:
-        _lint_in_workers(tasks, results, n_workers, enabled, cache, file_checks, project_checks)
+        _lint_in_workers(tasks, results, n_workers, enabled, cache, file_checks, project_checks, progress)
     return results

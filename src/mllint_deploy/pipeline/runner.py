@@ -73,7 +73,7 @@ def _run_project_checks(project_checks, results, reportable, enabled, out: RunRe
     return project.findings
 
 
-def run(paths: list[str], settings: Settings, stdin_filename: str | None = None) -> RunResult:
+def run(paths: list[str], settings: Settings, stdin_filename: str | None = None, progress=None) -> RunResult:
     enabled = resolve_enabled(settings)
     if settings.contract is not None:
         load_contract(settings.contract)  # a malformed contract is a config error before any work
@@ -89,7 +89,8 @@ def run(paths: list[str], settings: Settings, stdin_filename: str | None = None)
         files = discover(paths, settings)
         others = _context_files(paths, files, settings) if project_checks else []
         phase = lint_files([(p, False) for p in files] + [(p, True) for p in others], enabled, settings,
-                           file_checks, project_checks, jobs=settings.jobs, use_cache=not settings.no_cache)
+                           file_checks, project_checks, jobs=settings.jobs, use_cache=not settings.no_cache,
+                           progress=progress)
         results, context = phase[:len(files)], phase[len(files):]
     out = RunResult(files=len(results), enabled=enabled)
     project_findings = []

@@ -1,8 +1,10 @@
-"""`path:line:col: CODE message`, one per line, then a summary line unless quiet."""
+"""`path:line:col: CODE message`, one per line, then a summary line unless quiet; coloured on request."""
 
 from __future__ import annotations
 
-from collections import Counter
+_RESET = "\033[0m"
+_BOLD = "\033[1m"
+_SEVERITY = {"error": "\033[1;31m", "warning": "\033[1;33m", "note": "\033[1;36m"}
 
 
 def location(f) -> str:
@@ -11,14 +13,18 @@ def location(f) -> str:
     return f"{f.path}:{f.line}:{f.column}"
 
 
-def render(findings, catalogue, *, quiet: bool = False, statistics: bool = False, files: int = 0, **_) -> str:
-    lines = [f"{location(f)}: {f.code} {f.message}" for f in findings]
-    if statistics and findings:
-        counts = Counter(f.code for f in findings)
-        lines.append("")
-        for code, n in sorted(counts.items()):
-            name = catalogue[code].name if code in catalogue else ""
-            lines.append(f"{n:>6}  {code}  {name}")
+def _line(f, catalogue, colour: bool) -> str:
+    if not colour:
+        return f"{location(f)}: {f.code} {f.message}"
+    doc = catalogue.get(f.code)
+    tint = _SEVERITY.get(doc.severity if doc else "error", _SEVERITY["error"])
+    where = location(f)
+    path, rest = where[:len(f.path)], where[len(f.path):]
+    return f"{_BOLD}{path}{_RESET}{rest}: {tint}{f.code}{_RESET} {f.message}"
+
+
+def render(findings, catalogue, *, quiet: bool = False, files: int = 0, colour: bool = False, **_) -> str:
+    lines = [_line(f, catalogue, colour) for f in findings]
     if not quiet:
         n = len(findings)
         if n:

@@ -68,8 +68,11 @@ def per_file_ignored(finding: Finding, settings) -> bool:
         candidates.add(Path(finding.path).resolve().relative_to(settings.project_root.resolve()).as_posix())
     except ValueError:
         pass
+    name = Path(finding.path).name
     for glob, codes in settings.per_file_ignores:
-        if any(fnmatch.fnmatch(c, glob) or fnmatch.fnmatch(c, glob.rstrip("/") + "/*") for c in candidates):
+        # as ruff matches them: a pattern without "/" is matched against the file name in any folder
+        if ("/" not in glob and fnmatch.fnmatch(name, glob)) or any(
+                fnmatch.fnmatch(c, glob) or fnmatch.fnmatch(c, glob.rstrip("/") + "/*") for c in candidates):
             if any(finding.code.startswith(code) or code == "ALL" for code in codes):
                 return True
     return False
