@@ -30,11 +30,13 @@ def test_action_shape():
     assert inputs["paths"]["default"] == "."
     assert inputs["args"]["default"] == ""
     assert inputs["sarif-file"]["default"] == ""
-    assert inputs["version"]["required"] is False
+    # no `version` input: mllint-deploy is not on PyPI, the version is the ref in `uses: ...@ref`
+    assert set(inputs) == {"paths", "args", "sarif-file", "python-version"}
     assert STEPS[0]["uses"].startswith("actions/setup-python@")
     install = step("Install mllint-deploy")
     assert install["env"]["MLLINT_ACTION_PATH"] == "${{ github.action_path }}"
     assert '"$MLLINT_ACTION_PATH"' in install["run"]
+    assert "mllint-deploy==" not in install["run"] and "inputs." not in install["run"]
     assert "--format github" in step("lint")["run"]
 
 

@@ -1,6 +1,7 @@
 """A plain, non-editable `pip install <repo>` into a fresh virtualenv works from any directory: the
 console script, `python -m mllint_deploy`, and the rule catalogue (rules/*.yaml) shipped inside the
-wheel rather than read from the source tree."""
+wheel rather than read from the source tree; the sdist carries the LICENSE and everything the tests
+read, the wheel the license and classifier metadata."""
 
 from __future__ import annotations
 
@@ -89,3 +90,69 @@ def test_module_entry_point_version(installed):
     proc = run(installed, "-m", "mllint_deploy", "--version", exe="python")
     assert proc.returncode == 0, proc.stderr
     assert "mllint-deploy" in proc.stdout and __version__ in proc.stdout
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory):
+    """(sdist path, wheel path) built from the repository by hatchling, the declared build backend."""
+    base = tmp_path_factory.mktemp("build")
+    venv = base / "venv"
+    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True, capture_output=True, timeout=300)
+    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "PYTHONHOME", "VIRTUAL_ENV")}
+    env["PIP_DISABLE_PIP_VERSION_CHECK"] = "1"
+    python = str(_bin(venv, "python"))
+    proc = subprocess.run([python, "-m", "pip", "install", "-q", "hatchling>=1.27"], env=env, capture_output=True,
+                          text=True, timeout=900)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    out = base / "dist"
+    script = ("import sys; from hatchling.build import build_sdist, build_wheel; "
+              "print(build_sdist(sys.argv[1])); print(build_wheel(sys.argv[1]))")
+    proc = subprocess.run([python, "-c", script, str(out)], cwd=ROOT, env=env, capture_output=True, text=True,
+                          timeout=900)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    sdist_name, wheel_name = proc.stdout.split()
+    return out / sdist_name, out / wheel_name
+
+
+def _tracked(*tops: str) -> set[str]:
+    if not (ROOT / ".git").exists() or shutil.which("git") is None:
+        pytest.skip("needs the git checkout")
+    proc = subprocess.run(["git", "ls-files", "-z", "--", *tops], cwd=ROOT, capture_output=True, check=True)
+    return {name for name in proc.stdout.decode().split("\0") if name}
+
+
+def test_sdist_holds_the_license_and_everything_the_tests_read(built):
+    import tarfile
+
+    sdist, _ = built
+    with tarfile.open(sdist) as tar:
+        names = {m.name.split("/", 1)[1] for m in tar.getmembers() if m.isfile() and "/" in m.name}
+        pkg_info = tar.extractfile(next(m for m in tar.getmembers() if m.name.endswith("/PKG-INFO"))).read()
+    for name in ("LICENSE", "README.md", "pyproject.toml", "action.yml", ".pre-commit-hooks.yaml",
+                 "tests/conftest.py", "benchmarks/bench.py", "src/mllint_deploy/cli.py", "rules/MLD201.yaml"):
+        assert name in names, name
+    missing = _tracked("tests", "fixtures", "benchmarks", "rules", "src") - names
+    assert not missing, sorted(missing)[:20]
+    assert not any(n.startswith((".mllint_deploy_cache/", "benchmarks/.corpus/")) or n.endswith(".pyc")
+                   for n in names)
+    assert b"License-Expression: MIT" in pkg_info
+
+
+def test_wheel_has_the_license_and_classifiers(built):
+    import zipfile
+
+    _, wheel = built
+    with zipfile.ZipFile(wheel) as zf:
+        names = zf.namelist()
+        metadata = zf.read(next(n for n in names if n.endswith(".dist-info/METADATA"))).decode()
+        license_file = next(n for n in names if n.endswith(".dist-info/licenses/LICENSE"))
+        assert zf.read(license_file) == (ROOT / "LICENSE").read_bytes()
+    assert "MIT License" in (ROOT / "LICENSE").read_text(encoding="utf-8")
+    headers = [line for line in metadata.split("\n\n", 1)[0].splitlines()]
+    assert "License-Expression: MIT" in headers and "License-File: LICENSE" in headers
+    assert "Requires-Python: >=3.10" in headers
+    classifiers = {line.split(": ", 1)[1] for line in headers if line.startswith("Classifier: ")}
+    assert {"Programming Language :: Python :: 3.10", "Framework :: Flake8",
+            "Topic :: Software Development :: Quality Assurance"} <= classifiers
+    assert "mllint_deploy/rules/MLD201.yaml" in names
+    assert not any(n.startswith(("tests/", "fixtures/")) for n in names)

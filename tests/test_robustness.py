@@ -637,8 +637,13 @@ def test_output_write_interrupted_midway_leaves_the_old_report(tmp_path, monkeyp
 def test_ctrl_c_exits_130_without_a_half_written_report(tmp_path, jobs, whole_group):
     """SIGINT in the middle of a long run with --output: exit 130, one line on stderr, and the report
     is the previous one or absent, never a partial one. `whole_group` sends it to every process of the
-    run, as a terminal's Ctrl-C does (worker processes included)."""
+    run, as a terminal's Ctrl-C does (worker processes included). The child gets SIGINT's default
+    disposition back even when the suite runs with it ignored (nohup, some CI runners): an inherited
+    ignore is the parent's deliberate choice, which mllint-deploy keeps, as Python itself does."""
     import signal
+
+    def default_sigint():  # in the child, before exec: Python then installs its KeyboardInterrupt handler
+        signal.signal(signal.SIGINT, signal.SIG_DFL)
 
     root = tmp_path / "tree"
     for i in range(800):
@@ -647,7 +652,7 @@ def test_ctrl_c_exits_130_without_a_half_written_report(tmp_path, jobs, whole_gr
     report.write_text("[]", encoding="utf-8")
     proc = subprocess.Popen([*script(), ".", "--format", "json", "--output", "report.json", "--no-cache",
                              "--jobs", jobs], cwd=root, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            text=True, start_new_session=True)
+                            text=True, start_new_session=True, preexec_fn=default_sigint)
     try:
         time.sleep(2.5)  # well into linting: a full run takes several seconds
         assert proc.poll() is None, "the run finished before it could be interrupted"
@@ -674,3 +679,33 @@ def test_ctrl_c_exits_130_without_a_half_written_report(tmp_path, jobs, whole_gr
         time.sleep(0.1)
     else:
         pytest.fail("worker processes were left running after Ctrl-C")
+
+
+@needs_posix
+def test_an_inherited_ignored_sigint_is_kept(tmp_path):
+    """A parent that starts mllint-deploy with SIGINT ignored (nohup, some CI runners) means it: the
+    run does not install its own handler over that, finishes and writes its whole report."""
+    import signal
+
+    def ignore_sigint():
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+    root = tmp_path / "tree"
+    for i in range(400):
+        write(root / f"exp_{i // 50:02d}" / f"train_{i:03d}.py", REALISTIC.replace("depth=4", f"depth={i % 9 + 1}"))
+    proc = subprocess.Popen([*script(), ".", "--format", "json", "--output", "report.json", "--no-cache",
+                             "--jobs", "2"], cwd=root, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True, start_new_session=True, preexec_fn=ignore_sigint)
+    try:
+        time.sleep(1.0)
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGINT)
+        out, err = proc.communicate(timeout=300)
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+    assert proc.returncode == 1, (proc.returncode, err)
+    assert "interrupted" not in err and "Traceback" not in err
+    findings = json.loads((root / "report.json").read_text(encoding="utf-8"))
+    assert len({f["path"] for f in findings}) == 400
