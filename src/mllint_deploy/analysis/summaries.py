@@ -156,10 +156,11 @@ _BOOKS: dict[tuple[str, str], "SummaryBook"] = {}
 _KEEP = 96
 
 
-def remember_parsed(abspath: str, digest: str, index: ModuleIndex) -> None:
-    """A file the engine has just parsed and indexed, for files after it that import it."""
+def remember_parsed(abspath: str, digest: str, index: ModuleIndex, size: int) -> None:
+    """A file the engine has just parsed and indexed, for files after it that import it (only one small
+    enough to be followed: keeping the trees of large files would only cost memory)."""
     key = (abspath, digest)
-    if key not in _PARSED:
+    if size <= MIN_BUDGET and key not in _PARSED:
         _PARSED[key] = _module_of(index, abspath, digest)
         _trim(_PARSED)
 
@@ -207,11 +208,12 @@ class ProjectSources:
             return None
         digest = hashlib.sha256(data).hexdigest()
         key = (str(path.resolve()), digest)
-        if key not in _PARSED:
-            if self._read >= MAX_MODULES or len(data) > self._budget:
-                return None  # a bounded parse cost per file: library-sized code bases import everything
-            self._read += 1
-            self._budget -= len(data)
+        # the bounds hold whether or not the module is already parsed, so what a file's analysis
+        # follows never depends on which files this process linted before it
+        if self._read >= MAX_MODULES or len(data) > self._budget:
+            return None  # a bounded parse cost per file: library-sized code bases import everything
+        self._read += 1
+        self._budget -= len(data)
         if self.record is not None:
             self.record(key[0], digest)
         if key not in _PARSED:

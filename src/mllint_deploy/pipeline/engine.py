@@ -222,7 +222,7 @@ def lint_text(path: str, text: str, file_checks, enabled: frozenset[str], module
     result.facts = ctx.facts
     result.dependencies = dict(ctx.dependencies)
     if digest and "index" in ctx.__dict__:  # later files that import this module reuse the parse
-        remember_parsed(str(Path(abspath).resolve()), digest, ctx.index)
+        remember_parsed(str(Path(abspath).resolve()), digest, ctx.index, len(text))
     if result.findings:
         lines = text.splitlines()
         result.findings = [replace(f, fingerprint=context_fingerprint(f.code, f.path, lines, f.line))
