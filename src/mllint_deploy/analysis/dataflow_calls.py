@@ -142,6 +142,8 @@ class CallTransfer:
                 return None
             out = self._derive([data], call, extra_via=[fit])
             return out
+        if qn in k.resampling_functions:
+            return self._resampled(call, short, args)
         if qn in k.column_statistic_functions:
             data = self._arg(args, 0, "a")
             if isinstance(data, Data) and axis_is_columns(call):
@@ -225,6 +227,8 @@ class CallTransfer:
                 return Seq([a for a in args[0]])
             if name in ("float", "round", "abs") and args[0] and isinstance(args[0][0], Score):
                 return args[0][0]
+            if name in ("int", "float", "round") and args[0] and isinstance(args[0][0], Stat):
+                return args[0][0]  # `int(df["bmi"].mean())` is still the column's mean
             return self._value_of_builtin(name, args)
         if name in ("list", "tuple") and args[0]:
             return args[0][0]
@@ -419,6 +423,19 @@ class CallTransfer:
         return None if inplace else out
 
     # -- events ----------------------------------------------------------------------------
+    def _resampled(self, call: cst.Call, short: str, args):
+        """`sklearn.utils.resample(df_minority, n_samples=len(df_majority))`: rows drawn with replacement
+        (its default) duplicate rows; `replace=False` only picks a subset, which duplicates nothing."""
+        datas = self._datas(Seq(args[0]))
+        if not datas:
+            return None
+        if is_false(keyword(call, "replace")):
+            return self._derive(datas, call)
+        fit = self._record_fit(call, f"{short}()", "resampler", short, datas[0], None, None)
+        fit.duplicates = True
+        outs = [self._derive([d], call, extra_via=[fit]) for d in datas]
+        return outs[0] if len(outs) == 1 else Seq(outs)
+
     def _record_fit(self, call, label, kind, method, data, target, obj) -> Fit:
         fit = Fit(index=self._next(), node=call, label=label, kind=kind, method=method, data=data, target=target,
                   obj=obj, loops=tuple(self._loops), call=call)

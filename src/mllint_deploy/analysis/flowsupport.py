@@ -40,6 +40,7 @@ class Knowledge:
         self.fit_methods = k.method_names("fit")
         self.column_statistics = k.method_names("statistic")
         self.column_statistic_functions = k.having("statistic")
+        self.resampling_functions = k.having("resampling_function")
         self.split_functions = k.having("split")
         self.cross_validation_functions = k.having("cross_validation")
         self.validation_keywords = frozenset(k.keywords.get("validation_data", ()))

@@ -144,6 +144,7 @@ class Fit:
     call: cst.Call | None = None
     summary_call: cst.CSTNode | None = None  # set when the fit happens inside a helper called here
     inner: bool = False  # replayed from a helper that fitted on data of its own (the helper's flow judges it)
+    duplicates: bool = False  # draws rows with replacement (`resample(df)`): copies end up on both sides of a split
 
 
 @dataclass(eq=False)

@@ -21,6 +21,8 @@ def _is_test(d: Data | None) -> bool:
 
 
 def _fit_subject(fit: Fit, ctx) -> str:
+    if fit.duplicates:
+        return f"{fit.label} draws rows of {fit.data.describe()} with replacement (line {ctx.line_of(fit.node)})"
     if fit.kind == "stat":
         return f"{fit.label} of {fit.data.describe()} (line {ctx.line_of(fit.node)})"
     return f"{fit.label} fitted on {fit.data.describe()} (line {ctx.line_of(fit.node)})"
@@ -64,9 +66,12 @@ class Leakage(FileCheck):
                         f"at line {ctx.line_of(split_node)}")
             else:
                 when = f"before {data.describe()} is split by {split_label} at line {ctx.line_of(split_node)}"
-            ctx.report("MLD101", fit.node,
-                       f"{_fit_subject(fit, ctx)} {when}: test rows leak into training. Fit it on the training "
-                       "part only, or put it in a Pipeline.")
+            if fit.duplicates:
+                tail = ("copies of the same rows end up in both train and test. Split first and resample "
+                        "the training part only.")
+            else:
+                tail = "test rows leak into training. Fit it on the training part only, or put it in a Pipeline."
+            ctx.report("MLD101", fit.node, f"{_fit_subject(fit, ctx)} {when}: {tail}")
 
         splits = [(s.index, s.node, s.label, s.inputs, s.summary_call) for s in flow.splits]
         splits += [(fs.index, fs.node, f"{fs.splitter.label}.split", [fs.data], None)
@@ -75,7 +80,7 @@ class Leakage(FileCheck):
             for data in inputs[:1]:  # the features; a shifted or encoded target (`y - y.min()`) is harmless
                 for fit in data.via:
                     if (fit.kind in _ROW_LEARNERS and fit.index < index and fit.data is not None
-                            and _all_rows(fit.data) and fit.data.roots & data.roots
+                            and (_all_rows(fit.data) or fit.duplicates) and fit.data.roots & data.roots
                             and not (fit.summary_call is not None and fit.summary_call is summary_call)):
                         report(fit, data, node, label)
         # a step fitted on the whole data, then applied to the parts of a later split of it
@@ -97,7 +102,7 @@ class Leakage(FileCheck):
     def _fit_on_test(self, ctx, flow) -> None:
         reported: set[int] = set()
         for fit in flow.fits:
-            if fit.kind == "row_wise" or fit.inner or fit.data is None or not _is_test(fit.data) \
+            if fit.kind == "row_wise" or fit.inner or fit.duplicates or fit.data is None or not _is_test(fit.data) \
                     or id(fit.node) in reported:
                 continue
             reported.add(id(fit.node))
