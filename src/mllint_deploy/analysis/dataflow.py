@@ -742,3 +742,21 @@ def project_sources(ctx) -> ProjectSources:
     """The project modules this file imports, found beside it; what they read is recorded on `ctx`."""
     record = getattr(ctx, "depends_on", None)
     return ctx.shared("project_sources", lambda c: ProjectSources(c.abspath, c.module_name, record, len(c.text)))
+
+
+def uses_packages(ctx, packages) -> bool:
+    """Whether the file imports one of `packages`, itself or through a project module it imports
+    (`from preprocessing import DataProcessor`, where preprocessing.py imports sklearn)."""
+    idx: ModuleIndex = ctx.index
+    if idx.imports_any(packages):
+        return True
+    sources = project_sources(ctx)
+    for base in sorted({*idx.aliases.values(), *idx.star_imports}):
+        parts = base.split(".")
+        for cut in range(len(parts), 0, -1):
+            module = sources.module(".".join(parts[:cut]))
+            if module is not None:
+                if module.index.imports_any(packages):
+                    return True
+                break
+    return False

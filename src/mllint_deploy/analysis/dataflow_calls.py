@@ -241,6 +241,13 @@ class CallTransfer:
     # -- methods ---------------------------------------------------------------------------
     def _method(self, call: cst.Call, recv, method: str, args, recv_node):
         k = self.k
+        # a project class's own methods are followed; its estimator API (fit, transform, predict ...)
+        # keeps the object model below, which knows what fitting and applying mean
+        found = None if method in k.fit_methods or method in k.apply_methods else self._instance_method(recv_node, call)
+        if found is not None:
+            summary = self._summary(*found, call, is_method=True)
+            if summary is not None:
+                return self._apply_summary(call, summary, args)
         if isinstance(recv, ScoreList):
             if method == "append" and args[0]:
                 recv.scores.extend(scores_in(args))
@@ -523,6 +530,25 @@ class CallTransfer:
         """`fn`'s summary specialised on this call's constant arguments (None inside a recursion)."""
         consts = book.constants(fn, call, self.env, is_method or book.method_owner(fn) is not None)
         return book.summary(fn, consts)
+
+    def _instance_method(self, recv_node, call: cst.Call):
+        """`extractor.scale_minmax(X_test)` where every value bound to `extractor` is an instance of one
+        project class (of this module or an imported one): that class's method, with its module's book."""
+        if not isinstance(recv_node, cst.Name) or not isinstance(call.func, cst.Attribute):
+            return None
+        values = self.idx.bound_values(recv_node.value, self.scope) or []
+        classes = {dotted(v.func) if isinstance(v, cst.Call) else None for v in values}
+        if len(classes) != 1 or None in classes:
+            return None
+        cls = classes.pop()
+        method = call.func.attr.value
+        if cls in self.book.module.classes:
+            fn = self.book.module.functions.get(f"{cls}.{method}")
+            return (self.book, fn) if fn is not None else None
+        qn = self.idx.qualify(values[-1].func, self.scope)
+        if qn is None or self.k.concepts.concept(qn) is not None:
+            return None
+        return self.book.foreign(f"{qn}.{method}")
 
     def _project_function(self, call: cst.Call, qn: str):
         """The summary of a function of another project module that `qn` names, if it is one."""

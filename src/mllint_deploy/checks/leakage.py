@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from mllint_deploy.analysis.dataflow import module_flows
+from mllint_deploy.analysis.dataflow import module_flows, uses_packages
 from mllint_deploy.analysis.values import Data, Fit, Obj
 from mllint_deploy.knowledge import knowledge
 from mllint_deploy.registry import FileCheck, register
@@ -29,7 +29,7 @@ def _fit_subject(fit: Fit, ctx) -> str:
 
 
 def _applies_to(ctx) -> bool:
-    return ctx.index.imports_any(knowledge().packages["ml"])
+    return uses_packages(ctx, knowledge().packages["ml"])
 
 
 @register
