@@ -10,6 +10,12 @@ import sys
 from conftest import ROOT
 from mllint_deploy import rule_pages
 from mllint_deploy.catalogue import load_catalogue
+from mllint_deploy.reporters import sarif
+
+try:
+    import tomllib
+except ModuleNotFoundError:  # Python 3.10
+    import tomli as tomllib
 
 PAGES = ROOT / rule_pages.PAGES_PATH
 
@@ -63,4 +69,14 @@ def test_check_reports_a_stale_page_and_the_command(tmp_path):
     assert (tmp_path / "MLD201.md").read_text(encoding="utf-8") == "old\n"  # --check writes nothing
     assert sorted(rule_pages.write(tmp_path)) == ["MLD101.md", "MLD201.md", "MLD999.md"]
     assert not (tmp_path / "MLD999.md").exists() and rule_pages.stale(tmp_path) == []
+
+
+def test_help_uri_is_the_committed_page_on_the_homepage_repository():
+    with open(ROOT / "pyproject.toml", "rb") as fh:
+        homepage = tomllib.load(fh)["project"]["urls"]["Homepage"]
+    assert rule_pages.HOMEPAGE == sarif.INFO_URI == homepage
+    for code in load_catalogue():
+        url = rule_pages.page_url(code)
+        assert url == f"{homepage}/blob/main/docs/rules/{code}.md"
+        assert (ROOT / url.removeprefix(f"{homepage}/blob/main/")).is_file()
 

@@ -12,7 +12,6 @@ After editing a rule's YAML, regenerate and commit the pages:
 
 from __future__ import annotations
 
-import argparse
 import sys
 from pathlib import Path
 from typing import Any, Iterable, Mapping
@@ -151,6 +150,8 @@ def write(directory: Path, catalogue: Mapping[str, RuleDoc] | None = None) -> li
 
 
 def main(argv: list[str] | None = None) -> int:
+    import argparse
+
     parser = argparse.ArgumentParser(prog="python -m mllint_deploy.rule_pages",
                                      description="Generate the rule pages from rules/MLD*.yaml.")
     parser.add_argument("directory", type=Path, help=f"where the pages go ({PAGES_PATH} in the repository)")
