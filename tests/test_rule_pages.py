@@ -4,6 +4,7 @@ the page on the project's repository."""
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 
@@ -80,3 +81,11 @@ def test_help_uri_is_the_committed_page_on_the_homepage_repository():
         assert url == f"{homepage}/blob/main/docs/rules/{code}.md"
         assert (ROOT / url.removeprefix(f"{homepage}/blob/main/")).is_file()
 
+
+def test_readme_links_each_rule_to_its_page_and_has_no_dead_rule_anchors():
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    rules_section = readme.split("\n## Rules\n", 1)[1].split("\n## ", 1)[0]
+    for code in load_catalogue():
+        assert f"| [{code}](docs/rules/{code}.md) |" in rules_section, code
+    assert not re.search(r"\]\(#mld\d{3}\)", readme, re.IGNORECASE)
+    assert rule_pages.REGENERATE in readme
