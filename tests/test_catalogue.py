@@ -150,6 +150,33 @@ def test_a_bad_security_fact_is_a_catalogue_error_naming_file_and_key(tmp_path, 
         load_catalogue.cache_clear()
 
 
+
+def test_the_parsed_snapshot_keeps_the_yaml_key_order(tmp_path, monkeypatch):
+    """A run that reads the JSON snapshot sees a multi-file example's files in the order the YAML
+    lists them, as a run that parses the YAML does (the rule pages and --explain depend on it)."""
+    import shutil
+    import sys
+
+    from mllint_deploy import catalogue
+
+    root = tmp_path / "rules"
+    shutil.copytree(ROOT / "rules", root)
+    (tmp_path / "pkg").mkdir()
+    monkeypatch.setattr(catalogue, "__file__", str(tmp_path / "pkg" / "catalogue.py"))
+    monkeypatch.setattr(sys, "dont_write_bytecode", False)
+    catalogue._parsed_rules.cache_clear()
+    try:
+        parsed = catalogue._parsed_rules(root)
+        assert list((tmp_path / "pkg" / "__pycache__").glob("rules-*.json"))
+        catalogue._parsed_rules.cache_clear()
+        from_snapshot = catalogue._parsed_rules(root)
+    finally:
+        catalogue._parsed_rules.cache_clear()
+    assert list(parsed["MLD303.yaml"]["bad"]) == ["pyproject.toml", "contract.yaml", "train.py", "serve.py"]
+    assert list(from_snapshot["MLD303.yaml"]["bad"]) == list(parsed["MLD303.yaml"]["bad"])
+    assert list(from_snapshot["MLD303.yaml"]) == list(parsed["MLD303.yaml"])
+
+
 def _write_example(example, directory: Path) -> None:
     files = example if isinstance(example, dict) else {"example.py": example}
     for rel, source in files.items():

@@ -140,6 +140,9 @@ def _safe_load(stream) -> Any:
         loader.dispose()
 
 
+_SNAPSHOT_FORMAT = b"rules-snapshot/2\0"  # 2: key order kept (1 sorted the keys)
+
+
 @functools.lru_cache(maxsize=None)
 def _parsed_rules(root: Path) -> dict[str, Any] | None:
     """Every YAML file below rules/, parsed, by relative path; None if one does not parse (then each
@@ -148,11 +151,13 @@ def _parsed_rules(root: Path) -> dict[str, Any] | None:
     Importing PyYAML and parsing the catalogue is a fifth of a one-file run, so the parsed files are
     kept as a JSON snapshot in the package's `__pycache__/`, keyed by the files' content, the way
     Python keeps bytecode (and, like bytecode, not written under PYTHONDONTWRITEBYTECODE or where the
-    directory is read-only). A snapshot is plain JSON: reading it cannot run anything."""
+    directory is read-only). A snapshot is plain JSON: reading it cannot run anything. It keeps the
+    files' key order (a multi-file example's files stay in the order their author wrote them), so a
+    run that reads it sees the same data as one that parses the YAML."""
     import hashlib
 
     blobs = [(p.relative_to(root).as_posix(), p.read_bytes()) for p in sorted(root.rglob("*.yaml"))]
-    h = hashlib.sha256()
+    h = hashlib.sha256(_SNAPSHOT_FORMAT)
     for name, data in blobs:
         h.update(name.encode() + b"\0" + data + b"\0")
     cache_dir = Path(__file__).resolve().parent / "__pycache__"
@@ -177,7 +182,7 @@ def _parsed_rules(root: Path) -> dict[str, Any] | None:
 
 def _write_snapshot(cache_dir: Path, snapshot: Path, docs: dict[str, Any]) -> None:
     try:
-        text = json.dumps(docs, ensure_ascii=False, sort_keys=True)
+        text = json.dumps(docs, ensure_ascii=False)
         if json.loads(text) != docs:  # not plain JSON data (dates, non-string keys): keep parsing YAML
             return
         cache_dir.mkdir(exist_ok=True)
