@@ -97,6 +97,86 @@ def test_each_fact_is_written_once(tmp_path, monkeypatch):
         concepts.knowledge.cache_clear()
 
 
+
+def test_security_rules_carry_a_score_and_cwes_and_the_others_do_not():
+    catalogue = load_catalogue()
+    security = {code for code, doc in catalogue.items() if doc.is_security}
+    assert security == {"MLD401", "MLD403"}
+    assert catalogue["MLD403"].security_severity > 9.0  # remote code execution: critical
+    assert 502 in catalogue["MLD403"].cwe
+    assert 4.0 <= catalogue["MLD401"].security_severity < 7.0 and catalogue["MLD401"].cwe == (20,)
+    for code, doc in catalogue.items():
+        assert doc.tags == ((doc.family, "security") if code in security else (doc.family,))
+        assert bool(doc.cwe) == doc.is_security
+    assert "Security: critical (9.8), CWE-502" in catalogue["MLD403"].explain()
+    assert "Security:" not in catalogue["MLD101"].explain()
+
+
+@pytest.mark.parametrize("score, band", [(9.8, "critical"), (9.0, "high"), (7.0, "high"),
+                                         (6.9, "medium"), (4.0, "medium"), (3.9, "low"), (0.1, "low")])
+def test_security_band_follows_githubs_scale(score, band):
+    from mllint_deploy.catalogue import security_band
+
+    assert security_band(score) == band
+
+
+@pytest.mark.parametrize("lines, message", [
+    ("security_severity: high\n", "security_severity must be a number from 0.1 to 10.0"),
+    ("security_severity: 11\n", "security_severity must be a number"),
+    ("security_severity: 0.0\n", "security_severity must be a number"),
+    ("security_severity: true\n", "security_severity must be a number"),
+    ("security_severity: 7.25\n", "security_severity must be .* with at most one decimal"),
+    ("cwe: [502]\n", "cwe is given but security_severity is not"),
+    ("security_severity: 7.5\ncwe: CWE-502\n", "cwe must be a list of CWE numbers"),
+    ("security_severity: 7.5\ncwe: []\n", "cwe must be a list of CWE numbers"),
+])
+def test_a_bad_security_fact_is_a_catalogue_error_naming_file_and_key(tmp_path, monkeypatch, lines, message):
+    import shutil
+
+    from mllint_deploy import catalogue
+    from mllint_deploy.catalogue import CatalogueError
+
+    rules = tmp_path / "rules"
+    shutil.copytree(ROOT / "rules", rules)
+    rule = rules / "MLD402.yaml"
+    rule.write_text(rule.read_text(encoding="utf-8") + lines, encoding="utf-8")
+    monkeypatch.setattr(catalogue, "rules_dir", lambda: rules)
+    load_catalogue.cache_clear()
+    try:
+        with pytest.raises(CatalogueError, match=f"^MLD402.yaml: {message}"):
+            load_catalogue()
+    finally:
+        monkeypatch.undo()
+        load_catalogue.cache_clear()
+
+
+
+def test_the_parsed_snapshot_keeps_the_yaml_key_order(tmp_path, monkeypatch):
+    """A run that reads the JSON snapshot sees a multi-file example's files in the order the YAML
+    lists them, as a run that parses the YAML does (the rule pages and --explain depend on it)."""
+    import shutil
+    import sys
+
+    from mllint_deploy import catalogue
+
+    root = tmp_path / "rules"
+    shutil.copytree(ROOT / "rules", root)
+    (tmp_path / "pkg").mkdir()
+    monkeypatch.setattr(catalogue, "__file__", str(tmp_path / "pkg" / "catalogue.py"))
+    monkeypatch.setattr(sys, "dont_write_bytecode", False)
+    catalogue._parsed_rules.cache_clear()
+    try:
+        parsed = catalogue._parsed_rules(root)
+        assert list((tmp_path / "pkg" / "__pycache__").glob("rules-*.json"))
+        catalogue._parsed_rules.cache_clear()
+        from_snapshot = catalogue._parsed_rules(root)
+    finally:
+        catalogue._parsed_rules.cache_clear()
+    assert list(parsed["MLD303.yaml"]["bad"]) == ["pyproject.toml", "contract.yaml", "train.py", "serve.py"]
+    assert list(from_snapshot["MLD303.yaml"]["bad"]) == list(parsed["MLD303.yaml"]["bad"])
+    assert list(from_snapshot["MLD303.yaml"]) == list(parsed["MLD303.yaml"])
+
+
 def _write_example(example, directory: Path) -> None:
     files = example if isinstance(example, dict) else {"example.py": example}
     for rel, source in files.items():

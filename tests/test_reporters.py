@@ -133,6 +133,30 @@ def test_sarif_document_and_driver(cli, project):
             assert all(isinstance(t, str) for t in rule["properties"].get("tags", []))
 
 
+
+def test_sarif_rules_link_their_page_and_rank_security_rules():
+    from mllint_deploy.reporters import sarif
+
+    catalogue = load_catalogue()
+    doc = json.loads(sarif.render([], catalogue, rule_codes=sorted(catalogue)))
+    rules = {r["id"]: r for r in doc["runs"][0]["tool"]["driver"]["rules"]}
+    assert set(rules) == set(catalogue)
+    for code, rule in rules.items():
+        assert rule["helpUri"] == f"https://github.com/mllint-deploy/mllint-deploy/blob/main/docs/rules/{code}.md"
+        tags = rule["properties"]["tags"]
+        assert tags[0] == catalogue[code].family and len(tags) == len(set(tags))
+    # code scanning: a numeric string, over 9.0 critical, 4.0 to 6.9 medium; `security` tagged
+    assert rules["MLD403"]["properties"] == {
+        "tags": ["serving", "security", "external/cwe/cwe-502", "external/cwe/cwe-22"],
+        "security-severity": "9.8"}
+    assert rules["MLD401"]["properties"] == {
+        "tags": ["serving", "security", "external/cwe/cwe-20"], "security-severity": "5.3"}
+    for code in set(rules) - {"MLD401", "MLD403"}:
+        assert rules[code]["properties"] == {"tags": [catalogue[code].family]}, code
+    assert "Security: critical (9.8)" in rules["MLD403"]["help"]["markdown"]
+    assert "Security:" not in rules["MLD402"]["help"]["markdown"]
+
+
 def test_sarif_results(cli, project):
     run = _sarif(cli)["runs"][0]
     rules = run["tool"]["driver"]["rules"]

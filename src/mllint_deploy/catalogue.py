@@ -1,6 +1,7 @@
 """The rule catalogue (`rules/MLD*.yaml`) and the library knowledge (`rules/knowledge/*.yaml`).
 
-The catalogue is the one source of a rule's name, family, severity and documentation. The knowledge
+The catalogue is the one source of a rule's name, family, severity and documentation, and of the
+security facts of the rules that find a vulnerability (`security_severity`, `cwe`). The knowledge
 files (which library APIs fit, split, seed, load or predict) are read by `knowledge/concepts.py`
 through `load_rule_file`. Both are data shipped in the wheel.
 """
@@ -16,6 +17,7 @@ from pathlib import Path
 from typing import Any, Mapping
 
 SEVERITIES = ("error", "warning", "note")
+SECURITY_SEVERITY_RANGE = (0.1, 10.0)  # GitHub code scanning's scale; 0.0 there means "not security"
 
 
 class CatalogueError(Exception):
@@ -33,6 +35,24 @@ class RuleDoc:
     fix: str
     bad: Any
     good: Any
+    security_severity: float | None = None  # set only on rules that find a vulnerability
+    cwe: tuple[int, ...] = ()  # the CWE weaknesses such a finding is an instance of
+
+    @property
+    def is_security(self) -> bool:
+        return self.security_severity is not None
+
+    @property
+    def tags(self) -> tuple[str, ...]:
+        """The rule's family, then `security` for a security rule."""
+        return (self.family, "security") if self.is_security else (self.family,)
+
+    def security_label(self) -> str:
+        """`critical (9.8), CWE-502, CWE-22`: the score, its GitHub band and the CWEs; '' if none."""
+        if self.security_severity is None:
+            return ""
+        return ", ".join([f"{security_band(self.security_severity)} ({self.security_severity:.1f})",
+                          *(f"CWE-{i}" for i in self.cwe)])
 
     def explain(self) -> str:
         """The rule's documentation as plain text (`--explain`)."""
@@ -41,6 +61,10 @@ class RuleDoc:
             "",
             self.summary.strip(),
             "",
+        ]
+        if self.is_security:
+            parts += [f"Security: {self.security_label()}", ""]
+        parts += [
             "Why it matters",
             self.why.strip(),
             "",
@@ -54,6 +78,14 @@ class RuleDoc:
             self.fix.strip(),
         ]
         return "\n".join(parts) + "\n"
+
+
+def security_band(score: float) -> str:
+    """GitHub code scanning's name for a security-severity score: over 9.0 is critical, 7.0 to 8.9
+    high, 4.0 to 6.9 medium, below that low."""
+    if score > 9.0:
+        return "critical"
+    return "high" if score >= 7.0 else "medium" if score >= 4.0 else "low"
 
 
 def _example_text(example: Any) -> str:
@@ -74,6 +106,28 @@ def rules_dir() -> Path:
 _REQUIRED = ("code", "name", "family", "severity", "summary", "why", "fix", "bad", "good")
 
 
+def _security_facts(name: str, data: dict) -> dict[str, Any]:
+    """`security_severity` (a number in SECURITY_SEVERITY_RANGE) and `cwe` (a list of CWE ids, only
+    on a security rule), validated; {} for a rule that has neither."""
+    out: dict[str, Any] = {}
+    if "security_severity" in data:
+        score = data["security_severity"]
+        low, high = SECURITY_SEVERITY_RANGE
+        if isinstance(score, bool) or not isinstance(score, (int, float)) or not low <= score <= high or round(score, 1) != score:
+            raise CatalogueError(f"{name}: security_severity must be a number from {low} to {high} "
+                                 f"with at most one decimal, not {score!r}")
+        out["security_severity"] = float(score)
+    if "cwe" in data:
+        ids = data["cwe"]
+        if "security_severity" not in out:
+            raise CatalogueError(f"{name}: cwe is given but security_severity is not")
+        if (not isinstance(ids, list) or not ids
+                or not all(isinstance(i, int) and not isinstance(i, bool) and i > 0 for i in ids)):
+            raise CatalogueError(f"{name}: cwe must be a list of CWE numbers (e.g. [502]), not {ids!r}")
+        out["cwe"] = tuple(ids)
+    return out
+
+
 def _safe_load(stream) -> Any:
     """`yaml.safe_load(stream)`, with libyaml's parser where PyYAML was built with it (the same safe
     constructor: plain data only; about ten times faster)."""
@@ -86,6 +140,9 @@ def _safe_load(stream) -> Any:
         loader.dispose()
 
 
+_SNAPSHOT_FORMAT = b"rules-snapshot/2\0"  # 2: key order kept (1 sorted the keys)
+
+
 @functools.lru_cache(maxsize=None)
 def _parsed_rules(root: Path) -> dict[str, Any] | None:
     """Every YAML file below rules/, parsed, by relative path; None if one does not parse (then each
@@ -94,11 +151,13 @@ def _parsed_rules(root: Path) -> dict[str, Any] | None:
     Importing PyYAML and parsing the catalogue is a fifth of a one-file run, so the parsed files are
     kept as a JSON snapshot in the package's `__pycache__/`, keyed by the files' content, the way
     Python keeps bytecode (and, like bytecode, not written under PYTHONDONTWRITEBYTECODE or where the
-    directory is read-only). A snapshot is plain JSON: reading it cannot run anything."""
+    directory is read-only). A snapshot is plain JSON: reading it cannot run anything. It keeps the
+    files' key order (a multi-file example's files stay in the order their author wrote them), so a
+    run that reads it sees the same data as one that parses the YAML."""
     import hashlib
 
     blobs = [(p.relative_to(root).as_posix(), p.read_bytes()) for p in sorted(root.rglob("*.yaml"))]
-    h = hashlib.sha256()
+    h = hashlib.sha256(_SNAPSHOT_FORMAT)
     for name, data in blobs:
         h.update(name.encode() + b"\0" + data + b"\0")
     cache_dir = Path(__file__).resolve().parent / "__pycache__"
@@ -123,7 +182,7 @@ def _parsed_rules(root: Path) -> dict[str, Any] | None:
 
 def _write_snapshot(cache_dir: Path, snapshot: Path, docs: dict[str, Any]) -> None:
     try:
-        text = json.dumps(docs, ensure_ascii=False, sort_keys=True)
+        text = json.dumps(docs, ensure_ascii=False)
         if json.loads(text) != docs:  # not plain JSON data (dates, non-string keys): keep parsing YAML
             return
         cache_dir.mkdir(exist_ok=True)
@@ -164,7 +223,7 @@ def load_catalogue() -> dict[str, RuleDoc]:
             raise CatalogueError(f"{path.name}: missing keys {', '.join(missing)}")
         if data["severity"] not in SEVERITIES:
             raise CatalogueError(f"{path.name}: bad severity {data['severity']!r}")
-        doc = RuleDoc(**{k: data[k] for k in _REQUIRED})
+        doc = RuleDoc(**{k: data[k] for k in _REQUIRED}, **_security_facts(path.name, data))
         if doc.code != path.stem:
             raise CatalogueError(f"{path.name}: code {doc.code} does not match file name")
         docs[doc.code] = doc

@@ -1,4 +1,11 @@
-"""SARIF 2.1.0 for GitHub code scanning: one run, the rule catalogue as `tool.driver.rules`."""
+"""SARIF 2.1.0 for GitHub code scanning: one run, the rule catalogue as `tool.driver.rules`.
+
+Each rule's `helpUri` is its page under docs/rules/ on the project's repository, and its
+`properties.tags` hold its family. A security rule also gets the `security` tag, one
+`external/cwe/cwe-N` tag per CWE, and `properties.security-severity` (the score as a string), which
+code scanning uses to rank the alert critical, high, medium or low; the other rules carry no score
+and are shown as quality findings at their level.
+"""
 
 from __future__ import annotations
 
@@ -9,9 +16,10 @@ from urllib.parse import quote
 
 from mllint_deploy import __version__
 from mllint_deploy.reporters.fingerprints import unique_fingerprints
+from mllint_deploy.rule_pages import HOMEPAGE, page_url
 
 SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
-INFO_URI = "https://github.com/mllint-deploy/mllint-deploy"
+INFO_URI = HOMEPAGE
 _LEVEL = {"error": "error", "warning": "warning", "note": "note"}
 
 
@@ -30,10 +38,17 @@ def _rule(doc) -> dict:
         "shortDescription": {"text": doc.summary.strip()},
         "fullDescription": {"text": doc.why.strip()},
         "help": {"text": doc.explain(), "markdown": _markdown(doc)},
-        "helpUri": f"{INFO_URI}#{doc.code.lower()}",
+        "helpUri": page_url(doc.code),
         "defaultConfiguration": {"level": _LEVEL.get(doc.severity, "warning")},
-        "properties": {"tags": [doc.family]},
+        "properties": _properties(doc),
     }
+
+
+def _properties(doc) -> dict:
+    tags = [*doc.tags, *(f"external/cwe/cwe-{i}" for i in doc.cwe)]
+    if doc.security_severity is None:
+        return {"tags": tags}
+    return {"tags": tags, "security-severity": f"{doc.security_severity:.1f}"}
 
 
 def _markdown(doc) -> str:
@@ -42,7 +57,8 @@ def _markdown(doc) -> str:
             return "\n".join(f"```python\n# {n}\n{s.rstrip()}\n```" for n, s in example.items())
         return f"```python\n{str(example).rstrip()}\n```"
 
-    return (f"**{doc.code} {doc.name}**: {doc.summary.strip()}\n\n{doc.why.strip()}\n\n"
+    security = f"Security: {doc.security_label()}\n\n" if doc.is_security else ""
+    return (f"**{doc.code} {doc.name}**: {doc.summary.strip()}\n\n{security}{doc.why.strip()}\n\n"
             f"Example:\n{block(doc.bad)}\n\nUse instead:\n{block(doc.good)}\n\n{doc.fix.strip()}")
 
 
