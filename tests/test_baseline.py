@@ -64,10 +64,15 @@ def test_write_baseline_then_nothing_is_reported(project, cli):
     assert rc == 0 and out == ""
     assert "Wrote a baseline of 3 finding(s) to mllint-baseline.json." in err
     data = json.loads((project / "mllint-baseline.json").read_text())
-    assert data["tool"] == "mllint-deploy" and data["version"] == 1
-    assert [(e["code"], e["path"], e["line"]) for e in data["findings"]] == [
-        ("MLD201", "src/legacy.py", 12), ("MLD201", "src/legacy.py", 16), ("MLD204", "src/legacy.py", 20)]
-    assert all(len(e["fingerprint"]) == 32 for e in data["findings"])
+    assert data["tool"] == "mllint-deploy" and data["version"] == 2
+    assert data["findings"] == [
+        {"code": "MLD204", "path": "src/legacy.py", "scope": "<module>", "text": "rng = np.random.default_rng()",
+         "count": 1},
+        {"code": "MLD201", "path": "src/legacy.py", "scope": "folds", "text": "cv = KFold(n_splits=5, shuffle=True)",
+         "count": 1},
+        {"code": "MLD201", "path": "src/legacy.py", "scope": "holdout",
+         "text": "return train_test_split(X, y, test_size=0.2)", "count": 1},
+    ]
     rc, out, _ = cli("src", "--baseline", "mllint-baseline.json")
     assert rc == 0 and "no findings" in out
 
@@ -129,7 +134,9 @@ def test_notebook_findings_in_baseline(project):
     write(project / "nb" / "eda.ipynb", json.dumps(nb))
     make_baseline("nb", "baseline.json")
     entry = json.loads((project / "baseline.json").read_text())["findings"][0]
-    assert (entry["path"], entry["cell"], entry["line"]) == ("nb/eda.ipynb", 2, 2)
+    # no cell number in the key: inserting a cell renumbers every cell below it
+    assert entry == {"code": "MLD201", "path": "nb/eda.ipynb", "scope": "<module>",
+                     "text": "a, b = train_test_split([1, 2, 3, 4])", "count": 1}
     nb["cells"].insert(1, {"cell_type": "markdown", "metadata": {}, "source": ["More prose."]})
     nb["cells"].append({"cell_type": "code", "metadata": {}, "outputs": [], "execution_count": None,
                         "source": ["c, d = train_test_split([5, 6, 7, 8], shuffle=True)\n"]})
@@ -156,7 +163,10 @@ def test_write_baseline_is_deterministic(project):
     ("{not json", "is not valid JSON"),
     ('{"findings": 3}', "is not an mllint-deploy baseline"),
     ('{"version": 9, "findings": []}', "has version 9"),
-    ('{"findings": [{"code": "MLD201"}]}', "entry 1 needs string 'code', 'path' and 'fingerprint'"),
+    ('{"findings": [{"code": "MLD201"}]}', "entry 1 needs string 'code', 'path', and 'scope' with 'text'"),
+    ('{"findings": [{"code": "MLD201", "path": "a.py", "scope": "f", "text": "x", "count": 0}]}',
+     "entry 1: 'count' must be a positive integer, not 0"),
+    ('{"version": 1, "findings": [{"code": "MLD201"}]}', "entry 1 needs string 'code', 'path' and 'fingerprint'"),
 ])
 def test_bad_baseline_file_is_exit_2(project, cli, content, words):
     if content is not None:
