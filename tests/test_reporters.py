@@ -237,8 +237,9 @@ def _parse_command(line: str) -> tuple[str, dict[str, str], str]:
 
 
 def test_github_workflow_commands(cli, project):
-    lines = report(cli, "github").splitlines()
+    *lines, total = report(cli, "github").splitlines()
     assert len(lines) == 2
+    assert total == "mllint-deploy: 2 findings (2 warnings)"
     (level1, props1, msg1), (level2, props2, msg2) = map(_parse_command, lines)
     assert level1 == level2 == "warning"
     assert list(props1) == ["file", "line", "col", "endLine", "endColumn", "title"]
@@ -254,7 +255,7 @@ def test_github_escapes_path_properties(cli, project):
     nasty = project / "sweeps" / "drop 10%,seed:3" / "train.py"
     nasty.parent.mkdir(parents=True)
     nasty.write_text(TRAIN, encoding="utf-8")
-    lines = report(cli, "github", "sweeps").splitlines()
+    lines = report(cli, "github", "sweeps").splitlines()[:-1]
     assert len(lines) == 2
     for line in lines:
         assert "file=sweeps/drop 10%25%2Cseed%3A3/train.py," in line

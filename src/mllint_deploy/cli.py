@@ -41,7 +41,9 @@ def _write_atomic(path: str, text: str) -> None:
 
 _EPILOG = """\b
 Formats (--format): text (path:line:col: CODE message), json (an array of findings),
-sarif (SARIF 2.1.0 for code scanning), github (workflow annotations), gitlab (Code Quality).
+sarif (SARIF 2.1.0 for code scanning), github (workflow annotations, errors first, and a job
+summary when $GITHUB_STEP_SUMMARY is set), gitlab (Code Quality), junit (JUnit XML test report).
+CI formats place a notebook finding on the .ipynb line that holds it.
 
 \b
 Exit status:
@@ -205,11 +207,25 @@ def _command(paths, select, extend_select, ignore, fmt, output, exit_zero, stati
             click.echo(f"Wrote {len(result.findings)} finding(s) to {output}.", err=True)
     else:
         click.echo(report, nl=False, color=colour)
+    if fmt == "github" and not statistics and os.environ.get("GITHUB_STEP_SUMMARY"):
+        _append_step_summary(os.environ["GITHUB_STEP_SUMMARY"], result, catalogue)
     if strict_internal and result.internal_errors:
         return 2
     if result.findings and not exit_zero:
         return 1
     return 0
+
+
+def _append_step_summary(path: str, result, catalogue) -> None:
+    """The GitHub job summary; a summary that cannot be written is a warning, never a failed run."""
+    from mllint_deploy.reporters.github_summary import render_summary
+
+    argv = (click.get_current_context().obj or {}).get("argv", [])
+    try:
+        with open(path, "a", encoding="utf-8") as handle:
+            handle.write(render_summary(result.findings, catalogue, files=result.files, argv=argv))
+    except OSError as exc:
+        click.echo(f"mllint-deploy: warning: cannot write the job summary to {path}: {exc.strerror}", err=True)
 
 
 def _show_files(paths, settings) -> int:
@@ -268,7 +284,8 @@ def main(argv=None) -> None:
 def run_cli(argv=None) -> int:
     """Run the command and return its exit status (never raises for usage or config errors)."""
     try:
-        rc = _command.main(args=argv, prog_name="mllint-deploy", standalone_mode=False)
+        args = sys.argv[1:] if argv is None else list(argv)
+        rc = _command.main(args=args, prog_name="mllint-deploy", standalone_mode=False, obj={"argv": args})
     except click.exceptions.NoArgsIsHelpError as exc:  # pragma: no cover
         click.echo(exc.format_message(), err=True)
         rc = 2

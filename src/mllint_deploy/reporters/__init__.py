@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from mllint_deploy.reporters import github, gitlab, json_format, sarif, text
+from mllint_deploy.reporters import github, gitlab, json_format, junit, sarif, text
 
 FORMATS = {
     "text": text.render,
@@ -10,4 +10,5 @@ FORMATS = {
     "sarif": sarif.render,
     "github": github.render,
     "gitlab": gitlab.render,
+    "junit": junit.render,
 }

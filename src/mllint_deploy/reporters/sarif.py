@@ -4,7 +4,8 @@ Each rule's `helpUri` is its page under docs/rules/ on the project's repository,
 `properties.tags` hold its family. A security rule also gets the `security` tag, one
 `external/cwe/cwe-N` tag per CWE, and `properties.security-severity` (the score as a string), which
 code scanning uses to rank the alert critical, high, medium or low; the other rules carry no score
-and are shown as quality findings at their level.
+and are shown as quality findings at their level. A notebook finding's region is the line of the
+`.ipynb` file's JSON that holds the flagged source line; its message names the cell.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from pathlib import Path
 from urllib.parse import quote
 
 from mllint_deploy import __version__
+from mllint_deploy.reporters.file_positions import stored_positions
 from mllint_deploy.reporters.fingerprints import unique_fingerprints
 from mllint_deploy.rule_pages import HOMEPAGE, page_url
 
@@ -67,14 +69,11 @@ def render(findings, catalogue, *, rule_codes=(), **_) -> str:
     docs = [catalogue[c] for c in codes if c in catalogue]
     index = {d.code: i for i, d in enumerate(docs)}
     results = []
+    positions = stored_positions(findings)
     for f, fingerprint in zip(findings, unique_fingerprints(findings)):
         doc = catalogue.get(f.code)
-        region = {
-            "startLine": f.line,
-            "startColumn": f.column,
-            "endLine": f.end_line or f.line,
-            "endColumn": f.end_column or f.column,
-        }
+        line, column, end_line, end_column = positions[f]
+        region = {"startLine": line, "startColumn": column, "endLine": end_line, "endColumn": end_column}
         result = {
             "ruleId": f.code,
             "level": _LEVEL.get(doc.severity if doc else "error", "error"),
