@@ -602,8 +602,10 @@ class CallTransfer:
             return tuple(out)
 
         for u in summary.flow.model_uses:
+            evaluated = u.evaluated or (not local and u.torch and u.receiver in summary.module.models.evaluated)
             self.flow.model_uses.append(replace(u, index=self._next(), node=u.node if local else call,
-                                                datas=mapped(u.datas), no_grad=u.no_grad or self._no_grad))
+                                                datas=mapped(u.datas), no_grad=u.no_grad or self._no_grad,
+                                                evaluated=evaluated))
         for ld in summary.flow.loads:
             datas = mapped(ld.datas)
             self.flow.loads.append(replace(ld, index=self._next(), node=ld.node if local else call, datas=datas,
