@@ -63,6 +63,11 @@ def remember_parsed(abspath: str, digest: str, index: ModuleIndex, size: int) ->
         trim(_PARSED)
 
 
+def already_parsed(abspath: str, digest: str) -> _Module | None:
+    """The module parsed earlier in this process as another file's import, if it has this content."""
+    return _PARSED.get((abspath, digest))
+
+
 def trim(table: dict) -> None:
     while len(table) > _KEEP:
         table.pop(next(iter(table)))

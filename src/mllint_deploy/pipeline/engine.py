@@ -20,7 +20,7 @@ import libcst as cst
 
 from mllint_deploy.analysis.modulefacts import build_module_facts
 from mllint_deploy.analysis.names import ModuleIndex, index_module
-from mllint_deploy.analysis.project_sources import remember_parsed
+from mllint_deploy.analysis.project_sources import already_parsed, remember_parsed
 from mllint_deploy.findings import Finding, context_fingerprint
 from mllint_deploy.sources import fastcst
 from mllint_deploy.sources.notebook import BrokenNotebook, NotebookFacts, read_notebook
@@ -179,8 +179,9 @@ def lint_text(path: str, text: str, file_checks, enabled: frozenset[str], module
               project_checks=(), abspath: str = "", digest: str = "") -> FileResult:
     """Run the per-file phase on already decoded text: file checks, then facts for the project checks."""
     result = FileResult(path=path, suppressions=parse_suppressions(text))
+    earlier = already_parsed(str(Path(abspath).resolve()), digest) if abspath and digest else None
     try:
-        module = parse(text)
+        module = earlier.index.module_scope.node if earlier is not None else parse(text)
     except UnreadableSource as exc:
         result.findings.append(_syntax_finding(path, str(exc), exc.line, exc.column))
         return result
@@ -194,6 +195,8 @@ def lint_text(path: str, text: str, file_checks, enabled: frozenset[str], module
         result.findings.append(_syntax_finding(path, f"cannot parse file: {type(exc).__name__}: {_one_line(exc)}"))
         return result
     ctx = FileContext(path, text, module, module_name, enabled, abspath)
+    if earlier is not None and earlier.index.module_name == module_name:
+        ctx.__dict__["index"] = earlier.index  # followed from a file linted before: parsed and indexed once
     if project_checks:
         try:
             ctx.facts["module"] = build_module_facts(ctx)
