@@ -107,3 +107,12 @@ def text_between(ctx, first: cst.CSTNode, second: cst.CSTNode) -> str:
     starts = ctx.shared("fix:line_starts", lambda c: line_starts(c.text))
     a, b = ctx.position(first).end, ctx.position(second).start
     return ctx.text[starts[a.line - 1] + a.column: starts[b.line - 1] + b.column]
+
+
+def source_of(ctx, node: cst.CSTNode) -> str:
+    """The node's text as written in the file."""
+    from mllint_deploy.fixes.text_edits import line_starts
+
+    starts = ctx.shared("fix:line_starts", lambda c: line_starts(c.text))
+    rng = ctx.position(node)
+    return ctx.text[starts[rng.start.line - 1] + rng.start.column: starts[rng.end.line - 1] + rng.end.column]

@@ -19,7 +19,7 @@ from mllint_deploy.analysis.calls import has_splat, is_none, is_true, keyword, p
 from mllint_deploy.analysis.dataflow import module_flows
 from mllint_deploy.analysis.seeds import randomness_knowledge
 from mllint_deploy.fixes.cst_edits import (add_keyword, call_scopes, node_span, remove_argument, replace_node,
-                                           statement_of, text_between)
+                                           source_of, statement_of, text_between)
 from mllint_deploy.fixes.model import SAFE, UNSAFE, Edit, Fix
 
 
@@ -121,12 +121,32 @@ def fix_fit_before_split(ctx, node) -> Fix | None:
     if any(isinstance(a.value, cst.Name) and a.value.value == data for a in split.value.args[1:]):
         return None
     gap = text_between(ctx, assign, split)
-    if gap.strip():
-        return None  # a comment between the two statements: leave them to the author
+    comment, newline, indent = _line_break(gap)
+    if newline is None or indent.strip():
+        return None  # blank or comment lines between the two statements: leave them to the author
     train, test = parts[0].value, parts[1].value
     step = call.func.value.value
-    split_code = ctx.module.code_for_node(split)
-    text = gap.join([split_code, f"{train} = {step}.fit_transform({train})", f"{test} = {step}.transform({test})"])
     start, end = node_span(ctx, assign), node_span(ctx, split)
+    rest = _rest_of_line(ctx, end[2], end[3])  # the split line's own trailing comment stays on it
+    sep = newline + indent
+    text = (source_of(ctx, split) + rest + sep + f"{train} = {step}.fit_transform({train})" + comment + sep
+            + f"{test} = {step}.transform({test})")
     return Fix(UNSAFE, f"Split first, fit {step} on {train} and transform {test}",
-               (Edit(start[0], start[1], end[2], end[3], text),))
+               (Edit(start[0], start[1], end[2], end[3] + len(rest), text),))
+
+
+def _line_break(gap: str):
+    """(trailing comment of the first line, the line break, the next line's indentation), or
+    (.., None, ..) when `gap` is not exactly one line break with at most a comment before it."""
+    for newline in ("\r\n", "\n", "\r"):
+        if gap.count(newline) == 1 and (newline != "\n" or "\r" not in gap):
+            comment, _, indent = gap.partition(newline)
+            if comment.strip() and not comment.strip().startswith("#"):
+                return "", None, ""
+            return comment, newline, indent
+    return "", None, ""
+
+
+def _rest_of_line(ctx, line: int, column: int) -> str:
+    text = ctx.text.splitlines(keepends=True)[line - 1] if line <= len(ctx.text.splitlines()) else ""
+    return text[column - 1:].rstrip("\r\n")

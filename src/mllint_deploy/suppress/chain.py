@@ -12,7 +12,7 @@ Every finding, from a file check or from the project pass, goes through the same
 
 and, when asked for (`reported_as_new`), after the full report is known:
 
-6. `--diff`: only findings on lines changed since the ref;
+6. `--changed-since`: only findings on lines changed since the ref;
 7. `--baseline`: only findings the baseline does not record.
 """
 
@@ -59,7 +59,7 @@ def reported(results, project_findings: list[Finding], settings, enabled: frozen
 
 
 def reported_as_new(findings: list[Finding], changed=None, known=None) -> list[Finding]:
-    """Steps 6-7: `changed` from `--diff` (pipeline.gitdiff), `known` from `--baseline`."""
+    """Steps 6-7: `changed` from `--changed-since` (pipeline.gitdiff), `known` from `--baseline`."""
     if changed is not None:
         findings = changed.filter(findings)
     if known is not None:
