@@ -13,6 +13,8 @@
 
 from __future__ import annotations
 
+import re
+
 import libcst as cst
 
 from mllint_deploy.analysis.calls import has_splat, is_none, is_true, keyword, positional
@@ -89,7 +91,7 @@ def fix_fit_before_split(ctx, node) -> Fix | None:
     """MLD101, adjacent shape only: `X = s.fit_transform(X)` then `X_tr, X_te, ... = split(X, ...)`."""
     call = node
     if not (isinstance(call, cst.Call) and isinstance(call.func, cst.Attribute)
-            and call.func.attr.value == "fit_transform" and isinstance(call.func.value, cst.Name)
+            and call.func.attr.value == "fit_transform" and isinstance(call.func.value, (cst.Name, cst.Call))
             and len(call.args) == 1 and call.args[0].keyword is None and isinstance(call.args[0].value, cst.Name)):
         return None
     data = call.args[0].value.value
@@ -125,14 +127,37 @@ def fix_fit_before_split(ctx, node) -> Fix | None:
     if newline is None or indent.strip():
         return None  # blank or comment lines between the two statements: leave them to the author
     train, test = parts[0].value, parts[1].value
-    step = call.func.value.value
     start, end = node_span(ctx, assign), node_span(ctx, split)
     rest = _rest_of_line(ctx, end[2], end[3])  # the split line's own trailing comment stays on it
     sep = newline + indent
-    text = (source_of(ctx, split) + rest + sep + f"{train} = {step}.fit_transform({train})" + comment + sep
-            + f"{test} = {step}.transform({test})")
+    made = ""
+    if isinstance(call.func.value, cst.Name):
+        step = call.func.value.value
+    else:  # `StandardScaler().fit_transform(X)`: the step gets a name, to transform the test part too
+        step = _fresh_name(ctx, call.func.value, scope)
+        if step is None:
+            return None
+        made = sep + f"{step} = {source_of(ctx, call.func.value)}"
+    text = (source_of(ctx, split) + rest + made + sep + f"{train} = {step}.fit_transform({train})" + comment
+            + sep + f"{test} = {step}.transform({test})")
     return Fix(UNSAFE, f"Split first, fit {step} on {train} and transform {test}",
                (Edit(start[0], start[1], end[2], end[3] + len(rest), text),))
+
+
+def _fresh_name(ctx, constructor: cst.Call, scope) -> str | None:
+    """`StandardScaler()` -> `standard_scaler`, a name nothing in the module uses yet."""
+    from mllint_deploy.analysis.names import dotted
+
+    spelled = dotted(constructor.func)
+    if not spelled:
+        return None
+    base = re.sub(r"(?<!^)(?=[A-Z][a-z])", "_", spelled.rsplit(".", 1)[-1]).lower()
+    used = set(ctx.index.aliases) | set(ctx.index.module_scope.assigned) | {
+        n for _, sc in ctx.index.calls for n in sc.bound} | set(re.findall(r"[A-Za-z_]\w*", ctx.text))
+    for candidate in (base, *(f"{base}_{i}" for i in range(2, 10))):
+        if candidate.isidentifier() and candidate not in used:
+            return candidate
+    return None
 
 
 def _line_break(gap: str):

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from mllint_deploy.atomic import write_atomic
+from mllint_deploy.findings import sort_findings
 from mllint_deploy.fixes.apply import fix_bytes
 from mllint_deploy.pipeline.engine import lint_path, lint_stdin, module_name_for
 from mllint_deploy.pipeline.parallel import call_with_big_stack
@@ -61,6 +62,13 @@ class FixOutcome:
     warnings: list[str] = field(default_factory=list)
     skipped: list[str] = field(default_factory=list)  # files changed on disk during the run
     stdin: bytes | None = None
+    first: RunResult | None = None  # what was reported before any fix
+
+    def keep_unfixed(self, display: str) -> None:
+        """`display` is not written after all: its findings are those it had before the fixes."""
+        rest = [f for f in self.run.findings if f.path != display]
+        before = [f for f in (self.first.findings if self.first else []) if f.path == display]
+        self.run.findings = sort_findings(rest + before)
 
     @property
     def fixed(self) -> int:
@@ -75,7 +83,7 @@ def fix_run(paths: list[str], settings, unsafe: bool, stdin_filename: str | None
     report = report_phase(phase)
     state: dict[str, FixedFile] = {}
     position = {r.path: i for i, r in enumerate(phase.results)}
-    outcome = FixOutcome(run=report, stdin=stdin_data)
+    outcome = FixOutcome(run=report, stdin=stdin_data, first=report)
     seen: dict[str, set[str]] = {}
     for _ in range(MAX_ROUNDS):
         todo: dict[str, list] = {}
@@ -84,6 +92,8 @@ def fix_run(paths: list[str], settings, unsafe: bool, stdin_filename: str | None
                 todo.setdefault(f.path, []).append(f.fix)
         changed = False
         for display, fixes in todo.items():
+            if display in outcome.skipped:
+                continue
             entry = state.get(display) or _start(phase, position[display], display, stdin_data, outcome)
             if entry is None:
                 continue
@@ -146,9 +156,11 @@ def write_fixed(outcome: FixOutcome) -> None:
         if on_disk != entry.original:
             outcome.skipped.append(entry.display)
             outcome.files.remove(entry)
+            outcome.keep_unfixed(entry.display)
             continue
         try:
             write_atomic(target, entry.current, mode=mode)
         except OSError as exc:
             outcome.warnings.append(f"cannot write {entry.display}: {exc.strerror or exc}")
             outcome.files.remove(entry)
+            outcome.keep_unfixed(entry.display)
