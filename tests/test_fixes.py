@@ -320,3 +320,20 @@ def test_fixed_notebook_still_reads_as_a_notebook(tmp_path, cli):
     nb = read_notebook(target.read_bytes())
     assert nb is not None and not nb.bad_cells
     assert "X_test = robust.transform(X_test)" in nb.text
+
+
+def test_model_refitted_on_test_has_no_fix(tmp_path):
+    target = tmp_path / "refit.py"
+    target.write_text(textwrap.dedent("""\
+        import pandas as pd
+        from sklearn.linear_model import LogisticRegression
+        from sklearn.model_selection import train_test_split
+
+        df = pd.read_csv("loans.csv")
+        X_train, X_test, y_train, y_test = train_test_split(df[["a", "b"]], df["y"], random_state=0)
+        model = LogisticRegression(max_iter=500)
+        model.fit(X_train, y_train)
+        model.fit(X_test, y_test)
+        """), encoding="utf-8")
+    [f] = run_cli_json([str(target), "--no-cache"])
+    assert f["code"] == "MLD102" and f["fix"] is None

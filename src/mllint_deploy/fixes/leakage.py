@@ -49,8 +49,8 @@ def fix_fit_on_test(ctx, node) -> Fix | None:
     if not isinstance(call, cst.Call) or not isinstance(call.func, cst.Attribute):
         return None
     earlier = _fitted_on_train_before(fit)
-    if earlier is None or not isinstance(call.func.value, cst.Name):
-        return None
+    if earlier is None or not isinstance(call.func.value, cst.Name) or not fit.obj.learns_from_rows:
+        return None  # a model refitted on test data: which fit to keep is the author's call
     where = f"line {ctx.line_of(earlier.node)}"
     if fit.method == "fit_transform" and call.func.attr.value == "fit_transform":
         return Fix(SAFE, f"Use {call.func.value.value}.transform(): it was fitted on the training part ({where})",
