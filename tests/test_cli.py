@@ -33,8 +33,9 @@ def test_findings_exit_1_with_text_lines_and_summary(cli, tmp_path):
     lines = out.splitlines()
     assert lines[0].startswith(f"{p}:5:") or lines[0].endswith("") and ":5:" in lines[0]
     assert " MLD201 " in lines[0] and "tts(...)" in lines[0]
-    assert ":6:7: MLD204 " in lines[1]
-    assert lines[-1].startswith("Found 2 findings in 1 file")
+    assert ":6:7: MLD204 [*] " in lines[1]
+    assert lines[-2].startswith("Found 2 findings in 1 file")
+    assert lines[-1] == "2 fixable with --fix."
     assert err == ""
 
 

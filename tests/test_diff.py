@@ -1,4 +1,4 @@
-"""`--diff REF` on a real temporary git repository: only findings on lines added or changed since the
+"""`--changed-since REF` on a real temporary git repository: only findings on lines added or changed since the
 merge base are reported, untracked files count as new, notebooks are compared by code cells, and
 misuse (no repository, unknown revision) is one line on stderr with exit status 2."""
 
@@ -89,7 +89,7 @@ def test_only_new_findings_since_the_merge_base(repo):
     write(repo, "train.py", text)
     git(repo, "commit", "-q", "-am", "second split")
     assert reported(".") >= {("train.py", None, 7, "MLD201"), ("train.py", None, 8, "MLD201")}
-    assert reported(".", "--diff", "main") == {("train.py", None, 8, "MLD201")}
+    assert reported(".", "--changed-since", "main") == {("train.py", None, 8, "MLD201")}
 
 
 def test_uncommitted_staged_and_untracked_changes_count(repo, cli):
@@ -98,30 +98,30 @@ def test_uncommitted_staged_and_untracked_changes_count(repo, cli):
     git(repo, "add", "staged.py")
     write(repo, "pkg/new_script.py", TRAIN)  # untracked
     write(repo, "scratch/ignored.py", TRAIN)  # ignored by .gitignore
-    assert reported(".", "--diff", "main") == {
+    assert reported(".", "--changed-since", "main") == {
         ("train.py", None, 6, "MLD201"),
         ("staged.py", None, 5, "MLD201"),
         ("pkg/new_script.py", None, 5, "MLD201"),
     }
-    rc, out, _ = cli(".", "--diff", "main", "-q")
+    rc, out, _ = cli(".", "--changed-since", "main", "-q")
     assert rc == 1 and "broken_legacy.py" not in out  # old syntax error in an untouched file stays quiet
 
 
 def test_nothing_changed_exits_0(repo, cli):
-    rc, out, err = cli(".", "--diff", "main")
+    rc, out, err = cli(".", "--changed-since", "main")
     assert rc == 0 and "no findings" in out and err == ""
 
 
 def test_finding_counts_only_if_its_reported_line_changed(repo):
     write(repo, "long_call.py", (repo / "long_call.py").read_text().replace("test_size=0.25", "test_size=0.3"))
-    assert reported(".", "--diff", "main") == set()
+    assert reported(".", "--changed-since", "main") == set()
     write(repo, "long_call.py", (repo / "long_call.py").read_text().replace("parts = ", "pieces = "))
-    assert reported(".", "--diff", "main") == {("long_call.py", None, 3, "MLD201")}
+    assert reported(".", "--changed-since", "main") == {("long_call.py", None, 3, "MLD201")}
 
 
 def test_syntax_error_reported_when_its_file_changed(repo):
     write(repo, "train.py", TRAIN.replace("import pandas as pd\n", "import pandas as pd\nfrom x import (\n"))
-    got = reported(".", "--diff", "main")
+    got = reported(".", "--changed-since", "main")
     assert {code for _, _, _, code in got} == {"MLD001"}
 
 
@@ -133,13 +133,13 @@ def test_notebooks_compare_code_cells(repo):
         ("code", "a, b = train_test_split([1, 2, 3, 4])\n"),
         ("code", "# a second look\nc, d = train_test_split([5, 6, 7, 8])\n")))
     assert reported("eda.ipynb") == {("eda.ipynb", 4, 1, "MLD201"), ("eda.ipynb", 5, 2, "MLD201")}
-    assert reported("eda.ipynb", "--diff", "main") == {("eda.ipynb", 5, 2, "MLD201")}
+    assert reported("eda.ipynb", "--changed-since", "main") == {("eda.ipynb", 5, 2, "MLD201")}
 
 
 def test_renamed_file_keeps_old_findings_quiet(repo):
     git(repo, "mv", "train.py", "train_churn.py")
     write(repo, "train_churn.py", TRAIN + "x, y = train_test_split(df)\n")
-    assert reported(".", "--diff", "main") == {("train_churn.py", None, 6, "MLD201")}
+    assert reported(".", "--changed-since", "main") == {("train_churn.py", None, 6, "MLD201")}
 
 
 def test_diff_against_a_branch_that_moved_on_uses_the_merge_base(repo):
@@ -151,7 +151,7 @@ def test_diff_against_a_branch_that_moved_on_uses_the_merge_base(repo):
     write(repo, "feature.py", TRAIN)
     git(repo, "add", "-A")
     git(repo, "commit", "-q", "-m", "feature work")
-    assert reported(".", "--diff", "main") == {("feature.py", None, 5, "MLD201")}
+    assert reported(".", "--changed-since", "main") == {("feature.py", None, 5, "MLD201")}
 
 
 def test_paths_outside_the_working_directory(repo, tmp_path, monkeypatch):
@@ -159,18 +159,18 @@ def test_paths_outside_the_working_directory(repo, tmp_path, monkeypatch):
     elsewhere = tmp_path / "elsewhere"
     elsewhere.mkdir()
     monkeypatch.chdir(elsewhere)
-    got = reported(str(repo), "--diff", "main")
+    got = reported(str(repo), "--changed-since", "main")
     assert got == {(str(repo / "train.py"), None, 6, "MLD201")}
     monkeypatch.chdir(tmp_path)
-    assert reported("project", "--diff", "main") == {("project/train.py", None, 6, "MLD201")}
+    assert reported("project", "--changed-since", "main") == {("project/train.py", None, 6, "MLD201")}
 
 
 def test_unknown_ref_is_exit_2(repo, cli):
-    rc, out, err = cli(".", "--diff", "no-such-branch")
+    rc, out, err = cli(".", "--changed-since", "no-such-branch")
     assert rc == 2 and out == ""
-    assert err.strip() == "mllint-deploy: error: --diff: unknown git revision 'no-such-branch' " \
+    assert err.strip() == "mllint-deploy: error: --changed-since: unknown git revision 'no-such-branch' " \
                           "(fetch it first, e.g. `git fetch origin main`)"
-    rc, _, err = cli(".", "--diff", "--format")
+    rc, _, err = cli(".", "--changed-since", "--format")
     assert rc == 2 and len(err.strip().splitlines()) == 1
 
 
@@ -178,17 +178,17 @@ def test_outside_a_git_repository_is_exit_2(tmp_path, cli, monkeypatch):
     write(tmp_path, "train.py", TRAIN)
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("GIT_CEILING_DIRECTORIES", str(tmp_path.parent))
-    rc, out, err = cli(".", "--diff", "main")
+    rc, out, err = cli(".", "--changed-since", "main")
     assert rc == 2 and out == ""
     assert "not inside a git repository" in err and "Traceback" not in err and len(err.strip().splitlines()) == 1
 
 
 def test_installed_script_with_diff(repo):
     write(repo, "train.py", TRAIN + "x, y = train_test_split(df)\n")
-    proc = run_script("--diff", "main", "-q", cwd=repo)
+    proc = run_script("--changed-since", "main", "-q", cwd=repo)
     assert proc.returncode == 1
     assert proc.stdout.decode().splitlines() == [
-        "train.py:6:8: MLD201 train_test_split(...) without a fixed random_state: the split changes on every run, "
+        "train.py:6:8: MLD201 [*] train_test_split(...) without a fixed random_state: the split changes on every run, "
         "so scores cannot be reproduced or compared. Pass random_state=42 (or a seed from your config)."]
 
 

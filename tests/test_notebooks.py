@@ -89,7 +89,7 @@ def test_text_json_positions_are_inside_the_cell(tmp_path, cli):
     rc, out, _ = cli(str(nb), "-q", "--select", "MLD201")
     assert rc == 1
     assert out.splitlines() == [
-        f"{nb}:cell 4:3:15: MLD201 train_test_split(...) without a fixed random_state: the split changes on every "
+        f"{nb}:cell 4:3:15: MLD201 [*] train_test_split(...) without a fixed random_state: the split changes on every "
         "run, so scores cannot be reproduced or compared. Pass random_state=42 (or a seed from your config)."]
     [f] = run_cli_json([str(nb), "--select", "MLD201"])
     assert (f["cell"], f["line"], f["column"], f["end_line"]) == (4, 3, 15, 3)

@@ -103,10 +103,10 @@ def hook_repo(tmp_path_factory):
     return snapshot, work, env
 
 
-def try_repo(hook_repo, *files: str) -> subprocess.CompletedProcess:
+def try_repo(hook_repo, *files: str, hook: str = "mllint-deploy") -> subprocess.CompletedProcess:
     snapshot, work, env = hook_repo
     return subprocess.run(
-        [sys.executable, "-m", "pre_commit", "try-repo", str(snapshot), "mllint-deploy", "--color", "never",
+        [sys.executable, "-m", "pre_commit", "try-repo", str(snapshot), hook, "--color", "never",
          "--verbose", "--files", *files],
         cwd=work, env=env, capture_output=True, text=True, timeout=900,
     )
@@ -125,3 +125,17 @@ def test_hook_passes_on_clean_and_excluded_files(hook_repo):
     out = proc.stdout + proc.stderr
     assert proc.returncode == 0, out
     assert "Passed" in out and "MLD201" not in out
+
+
+def test_fix_hook_seeds_the_split_and_fails_because_it_changed_a_file(hook_repo):
+    _, work, env = hook_repo
+    (work / "fixable.py").write_text(BAD, encoding="utf-8")
+    _git(work, env, "add", "fixable.py")
+    proc = try_repo(hook_repo, "fixable.py", hook="mllint-deploy-fix")
+    out = proc.stdout + proc.stderr
+    assert proc.returncode == 1, out  # pre-commit fails a hook that modified files
+    assert "files were modified by this hook" in out
+    assert (work / "fixable.py").read_text(encoding="utf-8") == BAD.replace(
+        "stratify=y)", "stratify=y, random_state=42)")
+    proc = try_repo(hook_repo, "fixable.py", hook="mllint-deploy-fix")
+    assert proc.returncode == 0, proc.stdout + proc.stderr  # fixed: nothing left to change or report

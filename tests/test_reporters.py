@@ -84,9 +84,13 @@ def test_json_keys_and_one_based_positions(cli, project):
     assert [d["code"] for d in data] == ["MLD201", "MLD204"]
     for d in data:
         assert set(d) == {"code", "name", "severity", "message", "path", "line", "column", "end_line",
-                          "end_column"}
+                          "end_column", "fix"}
         assert d["path"] == "src/train.py"
     split, rng = data
+    # each finding's automatic fix: one insertion just before the call's closing parenthesis
+    assert split["fix"]["applicability"] == rng["fix"]["applicability"] == "safe"
+    assert [e["content"] for e in split["fix"]["edits"]] and all(
+        set(e) == {"line", "column", "end_line", "end_column", "content"} for e in split["fix"]["edits"])
     assert (split["line"], split["column"], split["end_line"], split["end_column"]) == (
         SPLIT_AT[0], SPLIT_AT[1], SPLIT_AT[0], SPLIT_AT[2])
     assert (split["name"], split["severity"]) == ("unseeded-split", "warning")

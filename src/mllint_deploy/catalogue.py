@@ -25,6 +25,22 @@ class CatalogueError(Exception):
 
 
 @dataclass(frozen=True)
+class AutoFix:
+    """What `--fix` does for a rule (the `fix:` mapping of its YAML): safe or unsafe, in words, and an
+    example before and after."""
+
+    applicability: str
+    automatic: str
+    before: str
+    after: str
+
+    def explain(self) -> str:
+        when = "applied by --fix" if self.applicability == "safe" else "applied by --fix --unsafe-fixes"
+        return "\n".join([f"Automatic fix ({self.applicability}, {when})", self.automatic.strip(), "",
+                          "Before", self.before.rstrip(), "", "After", self.after.rstrip()])
+
+
+@dataclass(frozen=True)
 class RuleDoc:
     code: str
     name: str
@@ -37,6 +53,7 @@ class RuleDoc:
     good: Any
     security_severity: float | None = None  # set only on rules that find a vulnerability
     cwe: tuple[int, ...] = ()  # the CWE weaknesses such a finding is an instance of
+    autofix: AutoFix | None = None  # set on rules with an automatic fix
 
     @property
     def is_security(self) -> bool:
@@ -77,6 +94,8 @@ class RuleDoc:
             "Fix",
             self.fix.strip(),
         ]
+        if self.autofix is not None:
+            parts += ["", self.autofix.explain()]
         return "\n".join(parts) + "\n"
 
 
@@ -126,6 +145,26 @@ def _security_facts(name: str, data: dict) -> dict[str, Any]:
             raise CatalogueError(f"{name}: cwe must be a list of CWE numbers (e.g. [502]), not {ids!r}")
         out["cwe"] = tuple(ids)
     return out
+
+
+_AUTOFIX_KEYS = ("how", "applicability", "automatic", "example")
+
+
+def _fix_facts(name: str, data: dict) -> dict[str, Any]:
+    """`fix:` is the advice as text, or a mapping: `how` (that text), `applicability` (safe or
+    unsafe), `automatic` (what --fix does) and `example` (`before` and `after`)."""
+    fix = data["fix"]
+    if isinstance(fix, str):
+        return {"fix": fix}
+    if not isinstance(fix, dict) or sorted(fix) != sorted(_AUTOFIX_KEYS):
+        raise CatalogueError(f"{name}: fix must be text or a mapping of {', '.join(_AUTOFIX_KEYS)}")
+    if fix["applicability"] not in ("safe", "unsafe"):
+        raise CatalogueError(f"{name}: fix.applicability must be safe or unsafe, not {fix['applicability']!r}")
+    example = fix["example"]
+    if not isinstance(example, dict) or sorted(example) != ["after", "before"]:
+        raise CatalogueError(f"{name}: fix.example must have before and after")
+    return {"fix": str(fix["how"]), "autofix": AutoFix(fix["applicability"], str(fix["automatic"]),
+                                                        str(example["before"]), str(example["after"]))}
 
 
 def _safe_load(stream) -> Any:
@@ -223,7 +262,8 @@ def load_catalogue() -> dict[str, RuleDoc]:
             raise CatalogueError(f"{path.name}: missing keys {', '.join(missing)}")
         if data["severity"] not in SEVERITIES:
             raise CatalogueError(f"{path.name}: bad severity {data['severity']!r}")
-        doc = RuleDoc(**{k: data[k] for k in _REQUIRED}, **_security_facts(path.name, data))
+        doc = RuleDoc(**{k: data[k] for k in _REQUIRED if k != "fix"}, **_fix_facts(path.name, data),
+                      **_security_facts(path.name, data))
         if doc.code != path.stem:
             raise CatalogueError(f"{path.name}: code {doc.code} does not match file name")
         docs[doc.code] = doc

@@ -105,7 +105,14 @@ def _list_rules() -> str:
 @click.option("--strict-internal", is_flag=True, help="Exit 2 if a check fails internally on some file.")
 @click.option("--explain", "explain", metavar="CODE", help="Print a rule's documentation and exit.")
 @click.option("--list-rules", is_flag=True, help="List every rule and whether it is checked.")
-@click.option("--diff", "diff_ref", metavar="REF",
+@click.option("--fix", "fix", is_flag=True, help="Apply the safe automatic fixes, then report what is left.")
+@click.option("--unsafe-fixes", "unsafe_fixes", is_flag=True,
+              help="Also apply (with --fix or --diff) and mark the fixes that change what the program computes.")
+@click.option("--diff", "diff", is_flag=True,
+              help="Print the fixes as a unified diff and write nothing (exit 1 if there is something to fix).")
+@click.option("--exit-non-zero-on-fix", "exit_non_zero_on_fix", is_flag=True,
+              help="With --fix, exit 1 when something was fixed, even if nothing is left to report.")
+@click.option("--changed-since", "diff_ref", metavar="REF",
               help="Report only findings on lines added or changed since `git merge-base REF HEAD` "
                    "(and in untracked files).")
 @click.option("--baseline", "baseline_file", type=click.Path(dir_okay=False),
@@ -120,7 +127,8 @@ def _command(paths, select, extend_select, ignore, fmt, output, exit_zero, stati
              force_exclude, no_cache, jobs, stdin_filename, strict_internal, explain, list_rules,
              diff_ref=None, baseline_file=None, write_baseline=None, write_contract=None, cache_dir=None,
              per_file_ignores=(), extend_per_file_ignores=(), color="auto", exclude=(), extend_exclude=(),
-             show_settings=False, show_files=False):
+             show_settings=False, show_files=False, fix=False, unsafe_fixes=False, diff=False,
+             exit_non_zero_on_fix=False):
     """Lint machine-learning training and serving code for leakage, unreproducible randomness,
     train/serve skew and unsafe serving. PATHS default to the current directory; '-' reads stdin."""
     from mllint_deploy.pipeline.runner import known_codes, run
@@ -141,7 +149,14 @@ def _command(paths, select, extend_select, ignore, fmt, output, exit_zero, stati
         raise UsageError("'-' (stdin) cannot be combined with other paths")
     for p in paths:
         if p != "-" and not os.path.lexists(p):
-            raise UsageError(f"path does not exist: {p}")
+            hint = " (--diff REF is now --changed-since REF; --diff previews fixes)" if diff else ""
+            raise UsageError(f"path does not exist: {p}{hint}")
+    fixing = fix or diff
+    if fixing and (write_baseline or write_contract or show_settings or show_files):
+        raise UsageError("--fix and --diff cannot be combined with --write-baseline, --write-contract, "
+                         "--show-settings or --show-files")
+    if fixing and statistics:
+        raise UsageError("--statistics cannot be combined with --fix or --diff")
     known = known_codes()
     cli = {
         "select": check_selectors(_codes(select), known, "--select"),
@@ -175,11 +190,19 @@ def _command(paths, select, extend_select, ignore, fmt, output, exit_zero, stati
         return _write_contract(write_contract, paths, settings)
     changed, known_findings = _diff_and_baseline(diff_ref, baseline_file, paths)
     progress = terminal.Progress(sys.stderr) if terminal.interactive(sys.stderr) else None
+    outcome = None
     try:
-        result = run(paths, settings, stdin_filename, progress=progress)
+        if fixing:
+            outcome = _fix(paths, settings, stdin_filename, progress, unsafe_fixes, diff,
+                           keep=lambda found: chain.reported_as_new(found, changed, known_findings))
+            result = outcome.run
+        else:
+            result = run(paths, settings, stdin_filename, progress=progress)
     finally:
         if progress is not None:
             progress.finish()
+    if diff:
+        return _report_diff(outcome, quiet)
     registry.warn_plugin_errors()
     if paths != ["-"] and result.files == 0:
         click.echo(f"mllint-deploy: warning: no Python files or notebooks to lint in {' '.join(paths)}", err=True)
@@ -200,20 +223,68 @@ def _command(paths, select, extend_select, ignore, fmt, output, exit_zero, stati
     else:
         colour = fmt == "text" and not output and terminal.use_colour(color, sys.stdout)
         report = FORMATS[fmt](result.findings, catalogue, quiet=quiet, files=result.files,
-                              rule_codes=sorted(result.enabled), colour=colour)
+                              rule_codes=sorted(result.enabled), colour=colour, unsafe_fixes=unsafe_fixes)
+    if outcome is not None and paths == ["-"]:
+        # as ruff does: the fixed source on stdout, the report on stderr
+        click.echo(outcome.files[0].text(outcome.files[0].current) if outcome.files else _stdin_text(outcome),
+                   nl=False)
+        click.echo(report, nl=False, err=True)
+        report, output = "", None
     if output:
         _write_atomic(output, report)
         if not quiet and fmt != "text":
             click.echo(f"Wrote {len(result.findings)} finding(s) to {output}.", err=True)
-    else:
+    elif report:
         click.echo(report, nl=False, color=colour)
+    if outcome is not None and not quiet:
+        files = len(outcome.files)
+        click.echo(f"Fixed {outcome.fixed} finding{'s' if outcome.fixed != 1 else ''} in {files} "
+                   f"file{'s' if files != 1 else ''}.", err=True)
     if fmt == "github" and not statistics and os.environ.get("GITHUB_STEP_SUMMARY"):
         _append_step_summary(os.environ["GITHUB_STEP_SUMMARY"], result, catalogue)
     if strict_internal and result.internal_errors:
         return 2
     if result.findings and not exit_zero:
         return 1
+    if outcome is not None and exit_non_zero_on_fix and outcome.fixed:
+        return 1
     return 0
+
+
+def _fix(paths, settings, stdin_filename, progress, unsafe: bool, preview: bool, keep=None):
+    """`--fix` / `--diff`: the fixes computed in rounds; written (unless previewing) where the file
+    on disk is still what was linted."""
+    from mllint_deploy.pipeline.fixing import fix_run, write_fixed
+
+    data = sys.stdin.buffer.read() if paths == ["-"] else None
+    outcome = fix_run(paths, settings, unsafe, stdin_filename, progress=progress, stdin_data=data, keep=keep)
+    if not preview:
+        write_fixed(outcome)
+    for display in outcome.skipped:
+        click.echo(f"mllint-deploy: warning: {display} changed on disk during the run; not overwritten", err=True)
+    for warning in outcome.warnings:
+        click.echo(f"mllint-deploy: warning: {warning}", err=True)
+    return outcome
+
+
+def _stdin_text(outcome) -> str:
+    try:
+        return (outcome.stdin or b"").decode("utf-8")
+    except UnicodeDecodeError:
+        return (outcome.stdin or b"").decode("latin-1")
+
+
+def _report_diff(outcome, quiet: bool) -> int:
+    """`--diff`: each fixed file as a unified diff on stdout, a count on stderr; exit 1 if any."""
+    for entry in outcome.files:
+        click.echo(entry.diff(), nl=False)
+    for err in outcome.run.internal_errors:
+        click.echo(f"mllint-deploy: internal error: {err}", err=True)
+    if not quiet:
+        files = len(outcome.files)
+        click.echo(f"Would fix {outcome.fixed} finding{'s' if outcome.fixed != 1 else ''} in {files} "
+                   f"file{'s' if files != 1 else ''}.", err=True)
+    return 1 if outcome.files else 0
 
 
 def _append_step_summary(path: str, result, catalogue) -> None:
@@ -257,7 +328,7 @@ def _write_contract(target: str, paths, settings) -> int:
 
 
 def _diff_and_baseline(diff_ref, baseline_file, paths):
-    """The --diff changed lines and the --baseline contents, read before linting so a bad ref or a
+    """The --changed-since changed lines and the --baseline contents, read before linting so a bad ref or a
     missing baseline is a usage error (exit 2) without a wasted run."""
     changed = known = None
     if diff_ref is not None:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 
+from mllint_deploy.fixes.model import Fix
+
 
 @dataclass(frozen=True, order=True)
 class Finding:
@@ -18,6 +20,7 @@ class Finding:
     end_column: int = 0
     cell: int | None = field(default=None, compare=False)
     fingerprint: str = field(default="", compare=False)
+    fix: Fix | None = field(default=None, compare=False)  # an automatic fix, when the rule has one here
 
     def __eq__(self, other) -> bool:
         # the same position and message in two notebook cells are two findings

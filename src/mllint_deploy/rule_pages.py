@@ -55,6 +55,16 @@ def _code_blocks(example: Any) -> str:
     return "\n\n".join(blocks)
 
 
+def _autofix(doc: RuleDoc) -> list[str]:
+    """The section on the rule's automatic fix, if it has one."""
+    fix = doc.autofix
+    if fix is None:
+        return []
+    flags = "`--fix`" if fix.applicability == "safe" else "`--fix --unsafe-fixes`"
+    return [f"### Automatic fix ({fix.applicability})", f"Applied by {flags}. {fix.automatic.strip()}",
+            f"Before:\n\n```python\n{fix.before.rstrip()}\n```", f"After:\n\n```python\n{fix.after.rstrip()}\n```"]
+
+
 def render_page(doc: RuleDoc) -> str:
     """The page of one rule."""
     facts = [("Code", f"`{doc.code}`"), ("Name", f"`{doc.name}`"), ("Family", doc.family),
@@ -72,6 +82,7 @@ def render_page(doc: RuleDoc) -> str:
         doc.why.strip(),
         "## How to fix it",
         doc.fix.strip(),
+        *_autofix(doc),
         "## Example",
         _code_blocks(doc.bad),
         "## Use instead",

@@ -22,6 +22,7 @@ from mllint_deploy.analysis.modulefacts import build_module_facts
 from mllint_deploy.analysis.names import ModuleIndex, index_module
 from mllint_deploy.analysis.project_sources import already_parsed, remember_parsed
 from mllint_deploy.findings import Finding, context_fingerprint
+from mllint_deploy.fixes.registry import file_fix, project_fixes
 from mllint_deploy.sources import fastcst
 from mllint_deploy.sources.notebook import BrokenNotebook, NotebookFacts, read_notebook
 from mllint_deploy.sources.positions import compute_positions
@@ -44,6 +45,9 @@ class FileResult:
     suppressions: Suppressions = field(default_factory=Suppressions)
     # other project files the analysis read (imported helpers): (absolute path, sha256 of their bytes)
     dependencies: dict[str, str] = field(default_factory=dict)
+    # fixes for findings the project pass may report: (code, line, column, end line, end column) -> Fix
+    project_fixes: dict[tuple, Any] = field(default_factory=dict)
+    digest: str = ""  # sha256 of the bytes that were linted ("" when not read from a file)
 
 
 def module_name_for(path: Path) -> str:
@@ -71,6 +75,7 @@ class FileContext:
         self._raw: list[tuple[str, cst.CSTNode, str]] = []
         self._cache: dict[str, Any] = {}
         self.dependencies: dict[str, str] = {}
+        self.fix_errors: list[str] = []
 
     def depends_on(self, abspath: str, digest: str) -> None:
         """The analysis read another project file (a helper module): the result holds while it is unchanged."""
@@ -121,9 +126,19 @@ class FileContext:
                     message=message,
                     end_line=rng.end.line,
                     end_column=rng.end.column + 1,
+                    fix=self._fix(code, node),
                 )
             )
         return out
+
+    def _fix(self, code: str, node: cst.CSTNode):
+        """The finding's automatic fix, if its rule has one for this shape (a fixer that fails is an
+        internal error of its own, and the finding is still reported)."""
+        try:
+            return file_fix(self, code, node)
+        except Exception as exc:
+            self.fix_errors.append(f"{self.path}: fix for {code}: {type(exc).__name__}: {_one_line(exc)}")
+            return None
 
 
 def _syntax_finding(path: str, message: str, line: int = 1, column: int = 1) -> Finding:
@@ -222,6 +237,12 @@ def lint_text(path: str, text: str, file_checks, enabled: frozenset[str], module
         result.findings.extend(ctx.findings())
     except Exception as exc:
         result.internal_errors.append(f"{path}: positions: {type(exc).__name__}: {_one_line(exc)}")
+    if project_checks:
+        try:
+            result.project_fixes = project_fixes(ctx, enabled)
+        except Exception as exc:
+            ctx.fix_errors.append(f"{path}: project fixes: {type(exc).__name__}: {_one_line(exc)}")
+    result.internal_errors.extend(ctx.fix_errors)
     result.facts = ctx.facts
     result.dependencies = dict(ctx.dependencies)
     if digest and "index" in ctx.__dict__:  # later files that import this module reuse the parse
@@ -245,23 +266,33 @@ def lint_path(path: Path, display: str, file_checks, enabled: frozenset[str], pr
     `data` is the file's bytes when the caller has read them already (the cache keys on them)."""
     if module_name is None:
         module_name = module_name_for(path)
-    if path.name.endswith(".ipynb"):
-        if data is not None:
-            return lint_notebook_bytes(data, display, file_checks, enabled, module_name, project_checks, str(path))
-        return lint_notebook_path(path, display, file_checks, enabled, module_name, project_checks)
     try:
         data = data if data is not None else read_bytes(str(path))
+    except UnreadableSource as exc:
+        result = FileResult(path=display)
+        result.findings.append(_syntax_finding(display, str(exc), exc.line, exc.column))
+        return result
+    digest = hashlib.sha256(data).hexdigest()
+    if path.name.endswith(".ipynb"):
+        result = lint_notebook_bytes(data, display, file_checks, enabled, module_name, project_checks, str(path))
+        result.digest = digest
+        return result
+    try:
         text = decode(data)
     except UnreadableSource as exc:
         result = FileResult(path=display)
         result.findings.append(_syntax_finding(display, str(exc), exc.line, exc.column))
         return result
-    return lint_text(display, text, file_checks, enabled, module_name, project_checks, str(path),
-                     digest=hashlib.sha256(data).hexdigest())
+    result = lint_text(display, text, file_checks, enabled, module_name, project_checks, str(path), digest=digest)
+    result.digest = digest
+    return result
 
 
-def lint_stdin(display: str, file_checks, enabled: frozenset[str], project_checks=()) -> FileResult:
-    data = sys.stdin.buffer.read()
+def lint_stdin(display: str, file_checks, enabled: frozenset[str], project_checks=(),
+               data: bytes | None = None) -> FileResult:
+    """Lint what stdin holds (or `data`, when the caller has read it already)."""
+    if data is None:
+        data = sys.stdin.buffer.read()
     if display.endswith(".ipynb"):
         nb_path = os.path.abspath(display)
         return lint_notebook_bytes(data, display, file_checks, enabled, module_name_for(Path(nb_path)),

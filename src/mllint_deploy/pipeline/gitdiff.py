@@ -1,4 +1,4 @@
-"""`--diff REF`: keep only findings on lines added or changed since `git merge-base REF HEAD`.
+"""`--changed-since REF`: keep only findings on lines added or changed since `git merge-base REF HEAD`.
 
 The comparison is between the merge base and the working tree (committed, staged and unstaged
 changes all count), as a pull request shows it; untracked files (not ignored) count as wholly new.
@@ -31,7 +31,7 @@ WHOLE_FILE = None  # the file is new: every line counts
 
 
 class DiffError(Exception):
-    """--diff cannot work here (no git, not a repository, unknown revision): one line, exit 2."""
+    """--changed-since cannot work here (no git, not a repository, unknown revision): one line, exit 2."""
 
 
 @dataclass
@@ -72,12 +72,12 @@ def _git(args: list[str], cwd: Path, check: bool = True) -> subprocess.Completed
     try:
         proc = subprocess.run(["git", *args], cwd=str(cwd), capture_output=True, env=env)
     except FileNotFoundError:
-        raise DiffError("--diff needs git, and git is not on PATH") from None
+        raise DiffError("--changed-since needs git, and git is not on PATH") from None
     except OSError as exc:
-        raise DiffError(f"--diff: cannot run git: {exc}") from None
+        raise DiffError(f"--changed-since: cannot run git: {exc}") from None
     if check and proc.returncode != 0:
         message = proc.stderr.decode("utf-8", "replace").strip().splitlines()
-        raise DiffError(f"--diff: git {args[0]} failed: {message[-1] if message else 'exit ' + str(proc.returncode)}")
+        raise DiffError(f"--changed-since: git {args[0]} failed: {message[-1] if message else 'exit ' + str(proc.returncode)}")
     return proc
 
 
@@ -177,18 +177,18 @@ def changed_since(ref: str, paths: list[str] | None = None) -> ChangedLines:
     start = _start_directory(paths or [])
     top = _git(["rev-parse", "--show-toplevel"], start, check=False)
     if top.returncode != 0:
-        raise DiffError(f"--diff: {start} is not inside a git repository")
+        raise DiffError(f"--changed-since: {start} is not inside a git repository")
     root = Path(os.path.realpath(top.stdout.decode("utf-8", "surrogateescape").strip()))
     if not ref or ref.startswith("-"):
-        raise DiffError(f"--diff: unknown git revision {ref!r}")
+        raise DiffError(f"--changed-since: unknown git revision {ref!r}")
     known = _git(["rev-parse", "--verify", "--quiet", "--end-of-options", f"{ref}^{{commit}}"], root, check=False)
     if known.returncode != 0:
-        raise DiffError(f"--diff: unknown git revision {ref!r} (fetch it first, e.g. `git fetch origin main`)")
+        raise DiffError(f"--changed-since: unknown git revision {ref!r} (fetch it first, e.g. `git fetch origin main`)")
     if _git(["rev-parse", "--verify", "--quiet", "HEAD^{commit}"], root, check=False).returncode != 0:
-        raise DiffError("--diff: the repository has no commits yet (HEAD is unborn)")
+        raise DiffError("--changed-since: the repository has no commits yet (HEAD is unborn)")
     mb = _git(["merge-base", ref, "HEAD"], root, check=False)
     if mb.returncode != 0:
-        raise DiffError(f"--diff: {ref!r} and HEAD have no common ancestor")
+        raise DiffError(f"--changed-since: {ref!r} and HEAD have no common ancestor")
     base = mb.stdout.decode().strip()
     common = ["-c", "core.quotePath=false", "diff", "--no-color", "--no-ext-diff", "--no-textconv",
               "--find-renames", "--ignore-submodules"]

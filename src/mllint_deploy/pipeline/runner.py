@@ -73,7 +73,21 @@ def _run_project_checks(project_checks, results, reportable, enabled, out: RunRe
     return project.findings
 
 
-def run(paths: list[str], settings: Settings, stdin_filename: str | None = None, progress=None) -> RunResult:
+@dataclass
+class Phase:
+    """The per-file phase of one run, kept so that fixes can re-lint a few files and report again."""
+
+    settings: Settings
+    enabled: frozenset[str]
+    file_checks: list
+    project_checks: list
+    results: list[FileResult]  # the files to report, in order
+    context: list[FileResult]  # the rest of their project, read for facts only
+    files: list[Path]  # the path of each result (empty for stdin)
+
+
+def lint_phase(paths: list[str], settings: Settings, stdin_filename: str | None = None, progress=None,
+               stdin_data: bytes | None = None) -> Phase:
     enabled = resolve_enabled(settings)
     if settings.contract is not None:
         load_contract(settings.contract)  # a malformed contract is a config error before any work
@@ -82,7 +96,8 @@ def run(paths: list[str], settings: Settings, stdin_filename: str | None = None,
     files: list[Path] = []
     context: list[FileResult] = []
     if paths == ["-"]:
-        results.append(call_with_big_stack(lint_stdin, stdin_filename or "-", file_checks, enabled, project_checks))
+        results.append(call_with_big_stack(lint_stdin, stdin_filename or "-", file_checks, enabled, project_checks,
+                                           stdin_data))
     else:
         # one per-file phase (cache, then workers) for the files to report and, for the project
         # pass, the facts of the rest of their project (see _context_files)
@@ -92,15 +107,25 @@ def run(paths: list[str], settings: Settings, stdin_filename: str | None = None,
                            file_checks, project_checks, jobs=settings.jobs, use_cache=not settings.no_cache,
                            progress=progress)
         results, context = phase[:len(files)], phase[len(files):]
-    out = RunResult(files=len(results), enabled=enabled)
+    return Phase(settings, enabled, file_checks, project_checks, results, context, files)
+
+
+def report_phase(phase: Phase, texts: dict[str, list[str]] | None = None) -> RunResult:
+    """The project pass over the phase's facts, then the suppression chain (steps 1-5). `texts` are
+    the lines of files whose text is not (yet) the one on disk, for fingerprints."""
+    out = RunResult(files=len(phase.results), enabled=phase.enabled)
     project_findings = []
-    if project_checks:
-        project_findings = _run_project_checks(project_checks, results + context, {r.path for r in results},
-                                               enabled, out, settings)
-    for res in results:
+    if phase.project_checks:
+        project_findings = _run_project_checks(phase.project_checks, phase.results + phase.context,
+                                               {r.path for r in phase.results}, phase.enabled, out, phase.settings)
+    for res in phase.results:
         out.internal_errors.extend(res.internal_errors)
-    out.findings = chain.reported(results, project_findings, settings, enabled)
+    out.findings = chain.reported(phase.results, project_findings, phase.settings, phase.enabled, texts)
     return out
+
+
+def run(paths: list[str], settings: Settings, stdin_filename: str | None = None, progress=None) -> RunResult:
+    return report_phase(lint_phase(paths, settings, stdin_filename, progress))
 
 
 def infer_contract(paths: list[str], settings: Settings):

@@ -1,4 +1,5 @@
-"""A JSON array of findings with 1-based positions."""
+"""A JSON array of findings with 1-based positions; `fix` is the finding's automatic fix (its
+applicability, a message, and edits with 1-based positions, end exclusive) or null."""
 
 from __future__ import annotations
 
@@ -20,6 +21,7 @@ def as_dict(f, catalogue) -> dict:
     }
     if f.cell is not None:
         out["cell"] = f.cell
+    out["fix"] = f.fix.as_dict() if f.fix is not None else None
     return out
 
 

@@ -6,6 +6,10 @@ Each rule's `helpUri` is its page under docs/rules/ on the project's repository,
 code scanning uses to rank the alert critical, high, medium or low; the other rules carry no score
 and are shown as quality findings at their level. A notebook finding's region is the line of the
 `.ipynb` file's JSON that holds the flagged source line; its message names the cell.
+
+A finding with an automatic fix carries it in `fixes` (a SARIF `fix`: the replacements of one
+artifact, each a `deletedRegion` and its `insertedContent`; the applicability in `properties`).
+Notebook fixes are left out: their regions are inside cells, not in the `.ipynb` file's text.
 """
 
 from __future__ import annotations
@@ -64,6 +68,15 @@ def _markdown(doc) -> str:
             f"Example:\n{block(doc.bad)}\n\nUse instead:\n{block(doc.good)}\n\n{doc.fix.strip()}")
 
 
+def _fix(f) -> dict:
+    replacements = [{"deletedRegion": {"startLine": e.line, "startColumn": e.column, "endLine": e.end_line,
+                                       "endColumn": e.end_column},
+                     "insertedContent": {"text": e.content}} for e in f.fix.edits]
+    return {"description": {"text": f.fix.message},
+            "artifactChanges": [{"artifactLocation": _artifact(f.path), "replacements": replacements}],
+            "properties": {"applicability": f.fix.applicability}}
+
+
 def render(findings, catalogue, *, rule_codes=(), **_) -> str:
     codes = sorted(set(rule_codes) | {f.code for f in findings})
     docs = [catalogue[c] for c in codes if c in catalogue]
@@ -88,6 +101,8 @@ def render(findings, catalogue, *, rule_codes=(), **_) -> str:
             ],
             "partialFingerprints": {"mllintDeploy/v1": fingerprint},
         }
+        if f.fix is not None and f.cell is None and all(e.cell is None for e in f.fix.edits):
+            result["fixes"] = [_fix(f)]
         if f.code in index:
             result["ruleIndex"] = index[f.code]
         results.append(result)

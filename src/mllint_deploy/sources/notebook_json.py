@@ -31,6 +31,8 @@ class NotebookText:
         self._line_starts = [0] + [m.end() for m in re.finditer(r"\n", text)]
         # cell number (1-based, among all cells) -> [(offset of the string's opening quote, decoded text)]
         self._sources: dict[int, list[tuple[int, str]]] = {}
+        # cell number -> (start, end) of its `source` value and the (start, end) of each string in it
+        self._spans: dict[int, tuple[tuple[int, int], list[tuple[int, int]]]] = {}
         try:
             self._scan()
         except (_Malformed, ValueError, IndexError):
@@ -113,15 +115,18 @@ class NotebookText:
     def _source(self, i: int, number: int) -> int:
         text = self._text
         parts: list[tuple[int, str]] = []
+        strings: list[tuple[int, int]] = []
         if text[i] == '"':
             value, end = _scan_string(text, i + 1)
             parts.append((i, value))
+            strings.append((i, end))
         elif text[i] == "[":
             end = self._ws(i + 1)
             while text[end] != "]":
                 quote = end
                 value, end = _scan_string(text, self._expect(end, '"'))
                 parts.append((quote, value))
+                strings.append((quote, end))
                 end = self._ws(end)
                 if text[end] == ",":
                     end = self._ws(end + 1)
@@ -129,7 +134,17 @@ class NotebookText:
         else:
             end = self._skip(i)
         self._sources[number] = parts
+        self._spans[number] = ((i, end), strings)
         return end
+
+    def source_span(self, cell: int):
+        """((start, end) of the cell's `source` value, [(start, end) of each JSON string in it]) in
+        the text, or None when the cell is not there."""
+        return self._spans.get(cell)
+
+    def source_text(self, cell: int) -> str | None:
+        parts = self._sources.get(cell)
+        return None if parts is None else "".join(text for _, text in parts)
 
     def _skip(self, i: int) -> int:
         return _skip_value(self._text, i)[1]
