@@ -25,6 +25,7 @@ class RunResult:
     files: int = 0
     internal_errors: list[str] = field(default_factory=list)
     enabled: frozenset[str] = frozenset()
+    results: list[FileResult] = field(default_factory=list)  # the per-file phase of the reported files
 
 
 def known_codes() -> set[str]:
@@ -92,7 +93,7 @@ def run(paths: list[str], settings: Settings, stdin_filename: str | None = None,
                            file_checks, project_checks, jobs=settings.jobs, use_cache=not settings.no_cache,
                            progress=progress)
         results, context = phase[:len(files)], phase[len(files):]
-    out = RunResult(files=len(results), enabled=enabled)
+    out = RunResult(files=len(results), enabled=enabled, results=results)
     project_findings = []
     if project_checks:
         project_findings = _run_project_checks(project_checks, results + context, {r.path for r in results},
