@@ -94,7 +94,9 @@ def checklist_command(paths, fmt, require, output, config_file, exclude, extend_
     result = run(paths, settings)
     for err in result.internal_errors:
         click.echo(f"mllint-deploy: internal error: {err}", err=True)
-    roots = [Path(settings.project_root)] + [Path(p) for p in paths if Path(p).is_dir()]
+    # dependency files: beside the configuration file, and in each folder (or a named file's folder)
+    roots = [Path(settings.project_root)] if settings.config_path else []
+    roots += [Path(p) if Path(p).is_dir() else Path(p).parent for p in paths]
     pins = dependency_evidence(list(dict.fromkeys(r.resolve() for r in roots)), display_path)
     contract = None
     if settings.contract is not None:

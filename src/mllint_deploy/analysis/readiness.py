@@ -243,7 +243,7 @@ class _Walk(cst.CSTVisitor):
             self.facts.add("model_load", line(node), f"{loader_name(self.idx, node, scope)}()")
         method = _method(node)
         if method in self.n["default_score"] and q is None:
-            self.facts.add("default_score", line(node), f"{dotted(node.func) or method}()")
+            self.facts.add("default_score", line(node), f"{dotted(node.func) or '.' + method}()")
         if method in self.n["group_apply"] and self._applies_metric_per_group(node):
             self.facts.add("slice_metric", line(node), f".groupby(...).{method}(metric)")
         if self._metric_keyword(node) is not None:
@@ -315,8 +315,8 @@ class _Walk(cst.CSTVisitor):
         line = self.line(node)
         if fed["baseline"]:
             self.facts.evaluations.append(Evaluation(metric, line, True))
-        if fed["model"] or not fed["baseline"]:
-            self.facts.evaluations.append(Evaluation(metric, line, False))
+        if fed["model"] or not (fed["baseline"] or fed["params"]):
+            self.facts.evaluations.append(Evaluation(metric, line, False))  # (a helper's: at each call)
         fn = self.functions[-1] if self.functions else None
         if fn is not None and fed["params"]:
             for index in fed["params"]:
