@@ -93,6 +93,9 @@ def judge(item: ChecklistItem, ev: ProjectEvidence, findings, enabled, not_appli
     if item.id in not_applicable:
         return ItemResult(item, "n/a", note=f"marked n/a in the configuration: {not_applicable[item.id]}")
     if item.scope in _SCOPE_WORDS and not ev.get(item.scope):
+        if ev.unparsed:
+            return ItemResult(item, "unknown", _listed(ev.unparsed),
+                              note=f"{_SCOPE_WORDS[item.scope]}, and some files could not be parsed")
         return ItemResult(item, "n/a", note=_SCOPE_WORDS[item.scope])
     breaking = [f for f in findings if f.code in item.rules]
     if breaking:
