@@ -316,8 +316,9 @@ def run_cli(argv=None) -> int:
 
 def _subcommand(args: list[str]):
     """`checklist` as the first argument runs the readiness report, unless a file or folder of that
-    name exists here: then it is a path to lint, as it always was (`./checklist` is one too)."""
-    if args and args[0] == "checklist" and not os.path.lexists("checklist"):
+    name exists here: then it is a path to lint, as it always was (`./checklist` is one too).
+    `--checklist` as the first argument always runs the report (scripts use it)."""
+    if args and (args[0] == "--checklist" or (args[0] == "checklist" and not os.path.lexists("checklist"))):
         from mllint_deploy.checklist_cli import checklist_command
 
         return checklist_command, args[1:], "mllint-deploy checklist"
