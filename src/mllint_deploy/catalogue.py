@@ -262,6 +262,7 @@ class ChecklistItem:
     shows: tuple[str, ...] = ()  # evidence listed on a pass
     against: tuple[str, ...] = ()  # evidence listed when a need is missing
     missing: str = "fail"  # the status when no needed evidence is found: fail | unknown
+    wanted: str = ""  # the needed evidence in words ("a named metric"), from `evidence:`
 
 
 @functools.lru_cache(maxsize=None)
@@ -273,6 +274,7 @@ def load_checklist() -> tuple[ChecklistItem, ...]:
     if not isinstance(raw_items, list) or not raw_items:
         raise CatalogueError(f"{where}: expected a list of items under 'items'")
     codes = set(load_catalogue())
+    words = data.get("evidence") or {}
     items: list[ChecklistItem] = []
     for number, raw in enumerate(raw_items, 1):
         if not isinstance(raw, dict) or not {"id", "title", "scope", "advice"} <= set(raw):
@@ -288,9 +290,14 @@ def load_checklist() -> tuple[ChecklistItem, ...]:
         if raw.get("missing", "fail") not in MISSING_STATUSES:
             raise CatalogueError(f"{where}: {raw['id']}: missing must be fail or unknown")
         when = tuple((kind, tuple(kinds)) for kind, kinds in (raw.get("when") or {}).items())
+        needed = list(lists["needs"]) + [k for _, kinds in when for k in kinds]
+        if [k for k in needed if k not in words]:
+            raise CatalogueError(f"{where}: {raw['id']}: evidence {', '.join(k for k in needed if k not in words)} "
+                                 "is not described under 'evidence'")
+        wanted = " or ".join(str(words[k]) for k in lists["needs"])
         items.append(ChecklistItem(number=number, id=raw["id"], title=raw["title"], scope=raw["scope"],
                                    advice=" ".join(str(raw["advice"]).split()), when=when,
-                                   missing=raw.get("missing", "fail"), **lists))
+                                   missing=raw.get("missing", "fail"), wanted=wanted, **lists))
     if len({i.id for i in items}) != len(items):
         raise CatalogueError(f"{where}: an item id is used twice")
     return tuple(items)

@@ -111,11 +111,10 @@ def judge(item: ChecklistItem, ev: ProjectEvidence, findings, enabled, not_appli
         against = [row for k in item.against for row in _listed(ev.get(k))]
         if item.id == "baseline":
             against = _listed(ev.get("baseline_metric_only")) + against
-        wanted = " or ".join(k.replace("_", " ") for k in item.needs)
         if ev.unparsed:
             return ItemResult(item, "unknown", _listed(ev.unparsed),
-                              note=f"no {wanted} found, and some files could not be parsed")
-        return ItemResult(item, item.missing, against, note=f"no {wanted} found in {ev.files} file(s)")
+                              note=f"not found: {item.wanted}; and some files could not be parsed")
+        return ItemResult(item, item.missing, against, note=f"not found in {ev.files} file(s): {item.wanted}")
     for kind, kinds in item.when:
         if ev.get(kind) and not any(ev.get(k) for k in kinds):
             wanted = " or ".join(k.replace("_", " ") for k in kinds)
