@@ -45,6 +45,8 @@ sarif (SARIF 2.1.0 for code scanning), github (workflow annotations, errors firs
 summary when $GITHUB_STEP_SUMMARY is set), gitlab (Code Quality), junit (JUnit XML test report).
 CI formats place a notebook finding on the .ipynb line that holds it.
 
+The production-readiness report: mllint-deploy checklist [PATH]... (see mllint-deploy checklist --help).
+
 \b
 Exit status:
   0  no findings (or --exit-zero)

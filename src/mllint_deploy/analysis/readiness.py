@@ -63,6 +63,7 @@ def _names() -> dict:
         "schema_prefixes": r("schema_prefixes"),
         "tracker_prefixes": r("tracker_prefixes"),
         "seed_words": r("seed_words"),
+        "seed_log_calls": frozenset(r("seed_log_calls")),
         "version_calls": frozenset(r("version_calls")),
         "version_attributes": frozenset(r("version_attributes")),
         "environment_loggers": frozenset(r("environment_loggers")),
@@ -239,15 +240,17 @@ class _Walk(cst.CSTVisitor):
             self._library_call(node, q, scope)
         elif isinstance(node.func, cst.Name) and any(fn.name.value == node.func.value for fn, _ in self.idx.functions):
             self.helper_calls.append((node.func.value, node, scope))
-        if loader_name(self.idx, node, scope) is not None:
-            self.facts.add("model_load", line(node), f"{loader_name(self.idx, node, scope)}()")
+        loader = loader_name(self.idx, node, scope)
+        if loader is not None:
+            self.facts.add("model_load", line(node), f"{loader}()")
         method = _method(node)
         if method in self.n["default_score"] and q is None:
             self.facts.add("default_score", line(node), f"{dotted(node.func) or '.' + method}()")
         if method in self.n["group_apply"] and self._applies_metric_per_group(node):
             self.facts.add("slice_metric", line(node), f".groupby(...).{method}(metric)")
-        if self._metric_keyword(node) is not None:
-            self._evaluation(node, self._metric_keyword(node), scope)
+        named = self._metric_keyword(node)
+        if named is not None:
+            self._evaluation(node, named, scope)
         if self.test is not None:
             self._test_call(node, q, method)
         if self.functions and id(self.functions[-1]) in self.handler_ids and self._logs_prediction(node, q, scope):
@@ -272,7 +275,7 @@ class _Walk(cst.CSTVisitor):
             self._evaluation(node, key, scope)
         if q.startswith(n["tracker_prefixes"]):
             self.facts.add("tracker", line, f"{q}()")
-            if self._mentions_seed(node):
+            if q.rsplit(".", 1)[-1] in n["seed_log_calls"] and self._mentions_seed(node):
                 self.facts.add("seed_logged", line, f"{q}() logs the seed")
         if q in n["version_calls"]:
             self.facts.add("version_record", line, f"{q}()")
@@ -465,20 +468,21 @@ class _Walk(cst.CSTVisitor):
         """A metric computed in a helper on its parameter: each call of the helper is an evaluation
         of what it passes (`evaluate(baseline, ...)`, `evaluate(model, ...)`)."""
         for name, call, scope in self.helper_calls:
+            positional = [a for a in call.args if a.keyword is None]
+            by_metric: dict[str, dict] = {}
             for index, metric, _ in self.param_metrics.get(name, ()):
-                positional = [a for a in call.args if a.keyword is None]
                 if index >= len(positional):
                     continue
-                out = {"baseline": False, "model": False, "params": set()}
+                out = by_metric.setdefault(metric, {"baseline": False, "model": False, "params": set()})
                 for inner in _calls_in(positional[index].value):
                     out["baseline"] |= self._is_baseline_call(inner)
                 for ref in _names_in(positional[index].value):
                     self._name_feeds(ref, scope, out, 0)
-                line = self.line(call)
+            for metric, out in by_metric.items():  # `evaluate(baseline, X, y)`: one baseline evaluation
                 if out["baseline"]:
-                    self.facts.evaluations.append(Evaluation(metric, line, True))
+                    self.facts.evaluations.append(Evaluation(metric, self.line(call), True))
                 if out["model"] or not out["baseline"]:
-                    self.facts.evaluations.append(Evaluation(metric, line, False))
+                    self.facts.evaluations.append(Evaluation(metric, self.line(call), False))
 
 
 def _int(expr: cst.BaseExpression) -> int | None:
