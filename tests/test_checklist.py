@@ -283,6 +283,8 @@ def test_a_folder_named_checklist_is_still_linted(tmp_path, cli, monkeypatch):
     as_path = cli("./checklist", "--no-cache")
     assert as_path[0] == 1 and "MLD201" in as_path[1]
     assert cli("checklist", "--no-cache") == as_path  # exactly as before the subcommand existed
+    rc, out, _ = cli("--checklist", "checklist", "--no-cache", "--format", "json")  # always the report
+    assert rc == 0 and json.loads(out)["summary"]["files"] == 1
 
 
 def test_checklist_reuses_the_lint_runs_cache(tmp_path, cli, monkeypatch):
