@@ -152,7 +152,7 @@ class _Walk(cst.CSTVisitor):
         self.n = _names()
         self.scope: list[ScopeInfo] = [self.idx.module_scope]
         self.functions: list[cst.FunctionDef] = []
-        self.group_loops = 0  # loops over groups (`for g, part in df.groupby(...)`) we are inside
+        self.group_loops: list[bool] = []  # per enclosing loop: does it run over groups (`df.groupby(...)`)
         self.loop_targets: list[dict[str, tuple[bool, bool]]] = []  # name -> (holds a baseline, holds a model)
         self.handler_ids = {id(h.node) for h in find_handlers(ctx)} if not facts.test_file else set()
         self.test: dict | None = None  # the test function being walked: its posts and rejections
@@ -190,15 +190,13 @@ class _Walk(cst.CSTVisitor):
 
     def visit_For(self, node: cst.For) -> None:
         iter_calls = _calls_in(self._resolved(node.iter))
-        grouped = any(_method(c) in self.n["group_keys"] for c in iter_calls)
-        self.group_loops += grouped
+        self.group_loops.append(any(_method(c) in self.n["group_keys"] for c in iter_calls))
         holds_baseline = any(self._is_baseline_call(c) for c in iter_calls)
         holds_model = any(not self._is_baseline_call(c) and self._is_training_call(c) for c in iter_calls)
         self.loop_targets.append({name: (holds_baseline, holds_model) for name in _names_in(node.target)})
 
     def leave_For(self, original_node: cst.For) -> None:
-        iter_calls = _calls_in(self._resolved(original_node.iter))
-        self.group_loops -= any(_method(c) in self.n["group_keys"] for c in iter_calls)
+        self.group_loops.pop()
         self.loop_targets.pop()
 
     def _resolved(self, expr: cst.BaseExpression) -> cst.BaseExpression:
@@ -212,8 +210,10 @@ class _Walk(cst.CSTVisitor):
         return expr
 
     def visit_Attribute(self, node: cst.Attribute) -> None:
-        if node.attr.value in self.n["version_attributes"] and self.idx.qualify(node.value, self.scope[-1]):
-            self.facts.add("version_record", self.line(node), f"{self.idx.qualify(node.value, self.scope[-1])}.{node.attr.value} read")
+        if node.attr.value in self.n["version_attributes"]:
+            module = self.idx.qualify(node.value, self.scope[-1])
+            if module:
+                self.facts.add("version_record", self.line(node), f"{module}.{node.attr.value} read")
 
     def visit_Assert(self, node: cst.Assert) -> None:
         if self.test is not None and self._is_rejection_check(node.test):
@@ -269,7 +269,7 @@ class _Walk(cst.CSTVisitor):
             self.facts.add("metric", line, f"{q}()")
             per_class = any((a := _keyword(node, kw)) is not None and _literal(a.value) in values
                             for kw, values in n["per_class"].items())
-            if per_class or self.group_loops:
+            if per_class or any(self.group_loops):
                 self.facts.add("slice_metric", line, f"{q.rsplit('.', 1)[-1]}() " +
                                ("per class" if per_class else "in a loop over groups"))
             self._evaluation(node, key, scope)
