@@ -16,21 +16,54 @@ from itertools import count
 import libcst as cst
 
 from mllint_deploy.analysis.calls import string_value
-from mllint_deploy.analysis.names import ModuleIndex, ScopeInfo, dotted
-from mllint_deploy.analysis.walk import OrderedWalk
-from mllint_deploy.analysis.values import (
-    Data, Fit, Flow, Index, Obj, ParamSource, Request, Score, ScoreList, Selection, Seq, Split, Stat,
-    fresh_root, name_words,
-)
 from mllint_deploy.analysis.dataflow_calls import CallTransfer
-from mllint_deploy.analysis.handlers import constrains_values, find_handlers, serving_knowledge
-from mllint_deploy.analysis.models import module_models
-from mllint_deploy.analysis.requests import NOT_HANDLED, RequestTransfer, names_in, tainted
-from mllint_deploy.analysis.summaries import Const, ProjectSources, SummaryBook, truth
 from mllint_deploy.analysis.flowsupport import (
-    BUILTINS, FALSY, FRAME_ATTRIBUTES, SAME_DATA_ATTRIBUTES, FunctionSummary, drop_columns,
-    has_words, int_index, is_test_name, knowledge_sets, shares_rows, whole_slice,
+    BUILTINS,
+    FALSY,
+    FRAME_ATTRIBUTES,
+    SAME_DATA_ATTRIBUTES,
+    FunctionSummary,
+    drop_columns,
+    has_words,
+    int_index,
+    is_test_name,
+    knowledge_sets,
+    shares_rows,
+    whole_slice,
 )
+from mllint_deploy.analysis.handlers import (
+    constrains_values,
+    find_handlers,
+    serving_knowledge,
+)
+from mllint_deploy.analysis.models import module_models
+from mllint_deploy.analysis.names import ModuleIndex, ScopeInfo, dotted
+from mllint_deploy.analysis.project_sources import project_sources
+from mllint_deploy.analysis.requests import (
+    NOT_HANDLED,
+    RequestTransfer,
+    names_in,
+    tainted,
+)
+from mllint_deploy.analysis.summaries import Const, SummaryBook, truth
+from mllint_deploy.analysis.values import (
+    Data,
+    Fit,
+    Flow,
+    Index,
+    Obj,
+    ParamSource,
+    Request,
+    Score,
+    ScoreList,
+    Selection,
+    Seq,
+    Split,
+    Stat,
+    fresh_root,
+    name_words,
+)
+from mllint_deploy.analysis.walk import OrderedWalk
 
 
 class ScopeWalker(CallTransfer, RequestTransfer, OrderedWalk):
@@ -736,12 +769,6 @@ def _build_flows(ctx) -> list[Flow]:
     flows = [book.summary(fn).flow for fn, _ in idx.functions]
     flows.insert(0, ScopeWalker(idx, idx.module_scope, book).walk(ctx.module.body))
     return flows
-
-
-def project_sources(ctx) -> ProjectSources:
-    """The project modules this file imports, found beside it; what they read is recorded on `ctx`."""
-    record = getattr(ctx, "depends_on", None)
-    return ctx.shared("project_sources", lambda c: ProjectSources(c.abspath, c.module_name, record, len(c.text)))
 
 
 def uses_packages(ctx, packages) -> bool:

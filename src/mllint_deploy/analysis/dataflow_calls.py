@@ -30,6 +30,7 @@ ALTERING_METHODS = frozenset({"lower", "upper", "strip", "lstrip", "rstrip", "re
 # what makes validation data steer training: early stopping, best-model checkpoints, LR schedules
 _STEERING_KEYWORDS = frozenset({"early_stopping_rounds", "early_stopping", "callbacks", "use_best_model",
                                 "n_iter_no_change", "early_stopping_round"})
+_NOT_FOLLOWED = object()
 _STEERING_CALLBACKS = ("EarlyStopping", "ModelCheckpoint", "ReduceLROnPlateau", "early_stopping")
 
 
@@ -56,6 +57,11 @@ class CallTransfer:
                 summary = self._summary(self.book, method, call, is_method=True)
                 if summary is not None:
                     return self._apply_summary(call, summary, self._args(call))
+        if isinstance(func, cst.Attribute) and isinstance(func.value, cst.Name) \
+                and func.value.value in self.book.module.classes and func.value.value not in self.env:
+            value = self._class_function(call, func.value.value, func.attr.value)
+            if value is not _NOT_FOLLOWED:
+                return value
         if qn is None and isinstance(func, cst.Attribute):
             recv = self._eval(func.value)
             args = self._args(call)
@@ -531,6 +537,24 @@ class CallTransfer:
         consts = book.constants(fn, call, self.env, is_method or book.method_owner(fn) is not None)
         return book.summary(fn, consts)
 
+    def _class_function(self, call: cst.Call, cls: str, name: str):
+        """`Poker.import_dataset(0.05)` on a class of this module: its static or class method is followed
+        like a function (a method taking `self` called on the class is not); a function the class does not
+        define here (inherited, generated) returns rows of unknown origin, as an unknown function does."""
+        if name in self.k.fit_methods or name in self.k.apply_methods:
+            return _NOT_FOLLOWED
+        fn = self.book.module.functions.get(f"{cls}.{name}")
+        if fn is None:
+            self._args(call)
+            return self._new_data("", call, "call")
+        first = fn.params.params[0].name.value if fn.params.params else None
+        if first == "self":
+            return _NOT_FOLLOWED
+        summary = self._summary(self.book, fn, call, is_method=True)
+        if summary is None:
+            return _NOT_FOLLOWED
+        return self._apply_summary(call, summary, self._args(call))
+
     def _instance_method(self, recv_node, call: cst.Call):
         """`extractor.scale_minmax(X_test)` where every value bound to `extractor` is an instance of one
         project class (of this module or an imported one): that class's method, with its module's book."""
@@ -578,8 +602,10 @@ class CallTransfer:
             return tuple(out)
 
         for u in summary.flow.model_uses:
+            evaluated = u.evaluated or (not local and u.torch and u.receiver in summary.module.models.evaluated)
             self.flow.model_uses.append(replace(u, index=self._next(), node=u.node if local else call,
-                                                datas=mapped(u.datas), no_grad=u.no_grad or self._no_grad))
+                                                datas=mapped(u.datas), no_grad=u.no_grad or self._no_grad,
+                                                evaluated=evaluated))
         for ld in summary.flow.loads:
             datas = mapped(ld.datas)
             self.flow.loads.append(replace(ld, index=self._next(), node=ld.node if local else call, datas=datas,

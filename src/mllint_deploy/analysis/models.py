@@ -9,15 +9,19 @@ import libcst as cst
 from mllint_deploy.analysis.calls import keyword
 from mllint_deploy.analysis.handlers import serving_knowledge
 from mllint_deploy.analysis.names import ModuleIndex, dotted
+from mllint_deploy.analysis.project_sources import project_sources
 from mllint_deploy.knowledge import knowledge
 
 
 class ModuleModels:
     """Names (`model`, `self.model`, `app.state.model`) bound to loaded models anywhere in the module."""
 
-    def __init__(self, ctx):
+    def __init__(self, ctx, sources=None):
         idx: ModuleIndex = ctx.index
         self.idx = idx
+        self._ctx = ctx
+        self._sources = sources
+        self._imported_torch: dict[str, bool] = {}
         self.names: set[str] = set()
         self.torch: set[str] = set()
         self.evaluated: set[str] = set()
@@ -38,6 +42,29 @@ class ModuleModels:
                 self.loader_names[id(call)] = loader
         module_visit = _Assignments(self)
         ctx.module.visit(module_visit)
+
+    def is_imported_torch_class(self, func) -> bool:
+        """`ImageClassifier()` where the class is another project module's `nn.Module` subclass, imported
+        by name or through `from model import *`."""
+        if not isinstance(func, (cst.Name, cst.Attribute)):
+            return False
+        q = self.idx.qualify(func)
+        candidates = [q] if q and "." in q else []
+        if isinstance(func, cst.Name) and not candidates:
+            candidates = [f"{m}.{func.value}" for m in self.idx.star_imports]
+        for qualname in candidates:
+            if qualname not in self._imported_torch:
+                found = self._project().class_of(qualname) if self._project() is not None else None
+                self._imported_torch[qualname] = found is not None and \
+                    found[1].name.value in _torch_classes(found[0].index)
+            if self._imported_torch[qualname]:
+                return True
+        return False
+
+    def _project(self):
+        if self._sources is None and hasattr(self._ctx, "shared"):
+            self._sources = project_sources(self._ctx)
+        return self._sources
 
     def is_model(self, name: str | None) -> bool:
         if not name:
@@ -93,6 +120,8 @@ class _Assignments(cst.CSTVisitor):
         if isinstance(value.func, cst.Name) and value.func.value in self.m.torch_classes:
             return "torch-eval" if chain_eval else "torch"
         if q is not None and q.startswith(("torchvision.models.", "timm.create_model")):
+            return "torch-eval" if chain_eval else "torch"
+        if self.m.is_imported_torch_class(value.func):
             return "torch-eval" if chain_eval else "torch"
         if id(value) in self.m.loader_names:
             return "hf" if self.m.loader_names[id(value)].endswith("from_pretrained") else "model"

@@ -39,6 +39,7 @@ class ModelCall:
     no_grad: bool
     function: cst.FunctionDef
     built_by: str | None = None  # the imported project function the model came from, if any
+    evaluated: bool = False  # put in eval mode in the other module whose helper makes this call
 
 
 @dataclass
@@ -71,7 +72,8 @@ def events_of(flow, fn: cst.FunctionDef, handler: Handler | None) -> HandlerTain
         if raw is not None and use.built_by is None:
             out.sinks.append(Sink(use.node, use.receiver, use.method, raw))
         if use.torch or use.built_by is not None:
-            out.model_calls.append(ModelCall(use.node, use.receiver, use.no_grad, fn, built_by=use.built_by))
+            out.model_calls.append(ModelCall(use.node, use.receiver, use.no_grad, fn, built_by=use.built_by,
+                                             evaluated=use.evaluated))
     out.loads = [Load(ld.node, ld.loader, ld.untrusted, ld.lazy, ld.cached, ld.foreign) for ld in flow.loads]
     out.project_calls = [ProjectCall(call, qn) for call, qn in flow.project_calls]
     return out

@@ -238,6 +238,7 @@ class ModelUse:
     no_grad: bool  # inside torch.no_grad()/inference_mode() (or a function decorated with them)
     torch: bool  # a torch module (MLD404 asks for eval() and no_grad)
     built_by: str | None = None  # the imported project function the model came from
+    evaluated: bool = False  # put in eval mode by the module that defines it (a helper in another file)
 
 
 @dataclass(eq=False)

@@ -66,7 +66,7 @@ class Serving(FileCheck):
                 if ("MLD404", id(mc.call)) in done or mc.built_by is not None:
                     continue  # models built in another module are judged by the project pass
                 missing = []
-                if mc.receiver not in models.evaluated:
+                if mc.receiver not in models.evaluated and not mc.evaluated:
                     missing.append(f"{mc.receiver}.eval()")
                 if not mc.no_grad:
                     missing.append("torch.no_grad()/torch.inference_mode()")

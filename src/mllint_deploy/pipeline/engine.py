@@ -20,8 +20,8 @@ import libcst as cst
 
 from mllint_deploy.analysis.modulefacts import build_module_facts
 from mllint_deploy.analysis.names import ModuleIndex, index_module
+from mllint_deploy.analysis.project_sources import remember_parsed
 from mllint_deploy.analysis.readiness import build_readiness_facts
-from mllint_deploy.analysis.summaries import remember_parsed
 from mllint_deploy.findings import Finding, context_fingerprint
 from mllint_deploy.sources import fastcst
 from mllint_deploy.sources.notebook import BrokenNotebook, NotebookFacts, read_notebook
