@@ -31,7 +31,7 @@ def test_action_shape():
     assert inputs["args"]["default"] == ""
     assert inputs["sarif-file"]["default"] == ""
     # no `version` input: mllint-deploy is not on PyPI, the version is the ref in `uses: ...@ref`
-    assert set(inputs) == {"paths", "args", "sarif-file", "python-version"}
+    assert set(inputs) == {"paths", "args", "sarif-file", "python-version", "checklist"}
     assert STEPS[0]["uses"].startswith("actions/setup-python@")
     install = step("Install mllint-deploy")
     assert install["env"]["MLLINT_ACTION_PATH"] == "${{ github.action_path }}"

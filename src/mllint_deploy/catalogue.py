@@ -280,3 +280,64 @@ def knowledge_digest() -> str:
         h.update(path.relative_to(root).as_posix().encode())
         h.update(path.read_bytes())
     return h.hexdigest()
+
+
+CHECKLIST_SCOPES = ("project", "training", "serving")
+_ITEM_KEYS = {"id", "title", "scope", "rules", "needs", "when", "shows", "against", "missing", "advice"}
+MISSING_STATUSES = ("fail", "unknown")
+
+
+@dataclass(frozen=True)
+class ChecklistItem:
+    """One item of the production-readiness checklist (`rules/checklist.yaml`)."""
+
+    number: int
+    id: str
+    title: str
+    scope: str  # project | training | serving
+    advice: str
+    rules: tuple[str, ...] = ()  # codes whose findings break the item
+    needs: tuple[str, ...] = ()  # evidence kinds, any one of which the item needs
+    when: tuple[tuple[str, tuple[str, ...]], ...] = ()  # (kind seen, kinds then needed)
+    shows: tuple[str, ...] = ()  # evidence listed on a pass
+    against: tuple[str, ...] = ()  # evidence listed when a need is missing
+    missing: str = "fail"  # the status when no needed evidence is found: fail | unknown
+    wanted: str = ""  # the needed evidence in words ("a named metric"), from `evidence:`
+
+
+@functools.lru_cache(maxsize=None)
+def load_checklist() -> tuple[ChecklistItem, ...]:
+    """The checklist's items, in order, validated (rule codes against the catalogue)."""
+    where = "checklist.yaml"
+    data = load_rule_file(rules_dir() / "checklist.yaml")
+    raw_items = data.get("items") if isinstance(data, dict) else None
+    if not isinstance(raw_items, list) or not raw_items:
+        raise CatalogueError(f"{where}: expected a list of items under 'items'")
+    codes = set(load_catalogue())
+    words = data.get("evidence") or {}
+    items: list[ChecklistItem] = []
+    for number, raw in enumerate(raw_items, 1):
+        if not isinstance(raw, dict) or not {"id", "title", "scope", "advice"} <= set(raw):
+            raise CatalogueError(f"{where}: item {number} needs id, title, scope and advice")
+        unknown = set(raw) - _ITEM_KEYS
+        if unknown:
+            raise CatalogueError(f"{where}: {raw['id']}: unknown key(s) {', '.join(sorted(unknown))}")
+        if raw["scope"] not in CHECKLIST_SCOPES:
+            raise CatalogueError(f"{where}: {raw['id']}: scope must be one of {', '.join(CHECKLIST_SCOPES)}")
+        lists = {k: tuple(raw.get(k) or ()) for k in ("rules", "needs", "shows", "against")}
+        if set(lists["rules"]) - codes:
+            raise CatalogueError(f"{where}: {raw['id']}: unknown rule(s) {', '.join(sorted(set(lists['rules']) - codes))}")
+        if raw.get("missing", "fail") not in MISSING_STATUSES:
+            raise CatalogueError(f"{where}: {raw['id']}: missing must be fail or unknown")
+        when = tuple((kind, tuple(kinds)) for kind, kinds in (raw.get("when") or {}).items())
+        needed = list(lists["needs"]) + [k for _, kinds in when for k in kinds]
+        if [k for k in needed if k not in words]:
+            raise CatalogueError(f"{where}: {raw['id']}: evidence {', '.join(k for k in needed if k not in words)} "
+                                 "is not described under 'evidence'")
+        wanted = " or ".join(str(words[k]) for k in lists["needs"])
+        items.append(ChecklistItem(number=number, id=raw["id"], title=raw["title"], scope=raw["scope"],
+                                   advice=" ".join(str(raw["advice"]).split()), when=when,
+                                   missing=raw.get("missing", "fail"), wanted=wanted, **lists))
+    if len({i.id for i in items}) != len(items):
+        raise CatalogueError(f"{where}: an item id is used twice")
+    return tuple(items)

@@ -45,6 +45,8 @@ sarif (SARIF 2.1.0 for code scanning), github (workflow annotations, errors firs
 summary when $GITHUB_STEP_SUMMARY is set), gitlab (Code Quality), junit (JUnit XML test report).
 CI formats place a notebook finding on the .ipynb line that holds it.
 
+The production-readiness report: mllint-deploy checklist [PATH]... (see mllint-deploy checklist --help).
+
 \b
 Exit status:
   0  no findings (or --exit-zero)
@@ -354,14 +356,16 @@ def main(argv=None) -> None:
 
 def run_cli(argv=None) -> int:
     """Run the command and return its exit status (never raises for usage or config errors)."""
+    command = _command
     try:
         args = sys.argv[1:] if argv is None else list(argv)
-        rc = _command.main(args=args, prog_name="mllint-deploy", standalone_mode=False, obj={"argv": args})
+        command, args, prog = _subcommand(args)
+        rc = command.main(args=args, prog_name=prog, standalone_mode=False, obj={"argv": args})
     except click.exceptions.NoArgsIsHelpError as exc:  # pragma: no cover
         click.echo(exc.format_message(), err=True)
         rc = 2
     except click.NoSuchOption as exc:
-        click.echo(f"mllint-deploy: error: {_no_such_option(exc)}", err=True)
+        click.echo(f"mllint-deploy: error: {_no_such_option(exc, command)}", err=True)
         rc = 2
     except click.ClickException as exc:
         click.echo(f"mllint-deploy: error: {exc.format_message()}", err=True)
@@ -383,9 +387,20 @@ def run_cli(argv=None) -> int:
     return rc if isinstance(rc, int) else 0
 
 
-def _no_such_option(exc: click.NoSuchOption) -> str:
+def _subcommand(args: list[str]):
+    """`checklist` as the first argument runs the readiness report, unless a file or folder of that
+    name exists here: then it is a path to lint, as it always was (`./checklist` is one too).
+    `--checklist` as the first argument always runs the report (scripts use it)."""
+    if args and (args[0] == "--checklist" or (args[0] == "checklist" and not os.path.lexists("checklist"))):
+        from mllint_deploy.checklist_cli import checklist_command
+
+        return checklist_command, args[1:], "mllint-deploy checklist"
+    return _command, args, "mllint-deploy"
+
+
+def _no_such_option(exc: click.NoSuchOption, command=None) -> str:
     """The unknown option and the one real option closest to it, if any is close."""
-    known = [o for p in _command.params for o in (*p.opts, *p.secondary_opts) if o.startswith("--")]
+    known = [o for p in (command or _command).params for o in (*p.opts, *p.secondary_opts) if o.startswith("--")]
     close = difflib.get_close_matches(exc.option_name, known, n=1, cutoff=0.6)
     hint = f" Did you mean {close[0]}?" if close else " See --help."
     return f"no such option: {exc.option_name}.{hint}"

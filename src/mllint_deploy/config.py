@@ -45,6 +45,8 @@ class Settings:
     cache_dir: Path | None = None  # default: <project root>/.mllint_deploy_cache
     no_cache: bool = False  # --no-cache: neither read nor write the cache
     jobs: int = 0  # --jobs: worker processes (0: one per CPU; 1: in this process)
+    checklist_require: tuple[str, ...] = ()  # [tool.mllint-deploy.checklist] require: items that must pass
+    checklist_not_applicable: tuple[tuple[str, str], ...] = ()  # (item, reason) marked n/a
     origins: tuple[tuple[str, str], ...] = ()  # (field, the config file or "command line") of set fields
 
 
@@ -58,6 +60,7 @@ _KEYS = {
     "extend-exclude": ("extend_exclude", "strings"),
     "contract": ("contract", "path"),
     "cache-dir": ("cache_dir", "path"),
+    "checklist": ("checklist", "checklist"),
 }
 
 
@@ -119,11 +122,31 @@ def _parse_table(table: dict[str, Any], path: Path) -> dict[str, Any]:
             if not isinstance(value, str) or not value.strip():
                 raise ConfigError(f"{path}: '{key}' must be a path (a string)")
             values[name] = path.resolve().parent / value
+        elif kind == "checklist":
+            values.update(_checklist_table(value, path))
         elif kind == "globmap":
             if not isinstance(value, dict):
                 raise ConfigError(f"{path}: '{key}' must be a table of glob = [codes]")
             values[name] = tuple((glob, _strings(codes, f"{key}.{glob}", path)) for glob, codes in value.items())
     return values
+
+
+def _checklist_table(table: Any, path: Path) -> dict[str, Any]:
+    """`[tool.mllint-deploy.checklist]`: `require = [items]`, `not-applicable = {item = "reason"}`
+    (item names are checked against the checklist by the command that reads them)."""
+    if not isinstance(table, dict):
+        raise ConfigError(f"{path}: 'checklist' must be a table")
+    out: dict[str, Any] = {}
+    for key, value in table.items():
+        if key == "require":
+            out["checklist_require"] = _strings(value, "checklist.require", path)
+        elif key == "not-applicable":
+            if not isinstance(value, dict) or not all(isinstance(r, str) and r.strip() for r in value.values()):
+                raise ConfigError(f"{path}: 'checklist.not-applicable' must be a table of item = \"reason\"")
+            out["checklist_not_applicable"] = tuple(value.items())
+        else:
+            raise ConfigError(f"{path}: unknown key '{key}' in [tool.mllint-deploy.checklist]")
+    return out
 
 
 def parse_per_file_ignores(values, option: str) -> tuple[tuple[str, tuple[str, ...]], ...]:

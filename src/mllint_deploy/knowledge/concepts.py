@@ -115,6 +115,7 @@ class Knowledge:
     name_aliases: dict[str, str] = field(default_factory=dict)
     method_aliases: dict[str, str] = field(default_factory=dict)
     reexporting: frozenset[str] = frozenset()
+    readiness: dict[str, Any] = field(default_factory=dict)  # readiness.yaml: the checklist's evidence
     _by_role: dict[str, frozenset[str]] = field(default_factory=dict)
     _canonical_memo: dict[str, str] = field(default_factory=dict)
 
@@ -152,6 +153,13 @@ class Knowledge:
     def method_names(self, group: str) -> frozenset[str]:
         value = self.methods.get(group) or ()
         return frozenset(value)
+
+    def evidence_names(self, key: str) -> tuple[str, ...]:
+        """A list of `readiness.yaml` (names, prefixes or words the checklist's evidence is made of)."""
+        value = self.readiness.get(key)
+        if value is None:
+            raise CatalogueError(f"knowledge/readiness.yaml: no list '{key}'")
+        return value
 
 
 def _canonical(k: Knowledge, qualname: str) -> str:
@@ -213,6 +221,7 @@ def knowledge() -> Knowledge:
     k.name_aliases = dict(aliases.get("names") or {})
     k.method_aliases = dict(aliases.get("methods") or {})
     k.reexporting = frozenset(aliases.get("reexporting_packages") or ())
+    k.readiness = _readiness(_read(root / "readiness.yaml", "knowledge/readiness.yaml"))
     for old, rule in (aliases.get("row_wise_when") or {}).items():
         target = k.canonical(old)
         if target not in k.names:
@@ -224,6 +233,20 @@ def knowledge() -> Knowledge:
         k.name_aliases.pop(old, None)
     k._canonical_memo.clear()
     return k
+
+
+def _readiness(data: dict) -> dict[str, Any]:
+    """readiness.yaml: lists of strings as tuples, `per_class_keywords` as (keyword, values) pairs."""
+    out: dict[str, Any] = {}
+    for key, value in data.items():
+        where = f"knowledge/readiness.yaml: {key}"
+        if key == "per_class_keywords":
+            if not isinstance(value, dict) or not all(isinstance(v, list) for v in value.values()):
+                raise CatalogueError(f"{where}: expected a table of keyword = [values]")
+            out[key] = tuple((kw, tuple(values)) for kw, values in value.items())
+        else:
+            out[key] = tuple(sorted(_strings(value, where), key=value.index))
+    return out
 
 
 def _read(path, where: str) -> dict:

@@ -60,7 +60,7 @@ _CACHEDIR_TAG = (
 # selection); every other setting, including ones added later, is part of the salt
 _NOT_PER_FILE = frozenset({
     "select", "extend_select", "ignore", "per_file_ignores", "exclude", "extend_exclude", "force_exclude",
-    "cache_dir", "no_cache", "jobs", "origins",
+    "cache_dir", "no_cache", "jobs", "origins", "checklist_require", "checklist_not_applicable",
 })
 
 

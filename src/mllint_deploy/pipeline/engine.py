@@ -21,6 +21,7 @@ import libcst as cst
 from mllint_deploy.analysis.modulefacts import build_module_facts
 from mllint_deploy.analysis.names import ModuleIndex, index_module
 from mllint_deploy.analysis.project_sources import already_parsed, remember_parsed
+from mllint_deploy.analysis.readiness import build_readiness_facts
 from mllint_deploy.findings import Finding, context_fingerprint
 from mllint_deploy.fixes.registry import file_fix, project_fixes
 from mllint_deploy.sources import fastcst
@@ -233,6 +234,12 @@ def lint_text(path: str, text: str, file_checks, enabled: frozenset[str], module
             result.internal_errors.append(f"{path}: {type(check).__name__}: nesting too deep to analyse")
         except Exception as exc:
             result.internal_errors.append(f"{path}: {type(check).__name__}: {type(exc).__name__}: {_one_line(exc)}")
+    try:
+        ctx.facts["readiness"] = build_readiness_facts(ctx)  # the checklist's evidence, cached with the rest
+    except RecursionError:
+        result.internal_errors.append(f"{path}: readiness facts: nesting too deep to analyse")
+    except Exception as exc:
+        result.internal_errors.append(f"{path}: readiness facts: {type(exc).__name__}: {_one_line(exc)}")
     try:
         result.findings.extend(ctx.findings())
     except Exception as exc:

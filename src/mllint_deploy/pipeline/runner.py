@@ -25,6 +25,7 @@ class RunResult:
     files: int = 0
     internal_errors: list[str] = field(default_factory=list)
     enabled: frozenset[str] = frozenset()
+    results: list[FileResult] = field(default_factory=list)  # the per-file phase of the reported files
 
 
 def known_codes() -> set[str]:
@@ -113,7 +114,7 @@ def lint_phase(paths: list[str], settings: Settings, stdin_filename: str | None 
 def report_phase(phase: Phase, texts: dict[str, list[str]] | None = None) -> RunResult:
     """The project pass over the phase's facts, then the suppression chain (steps 1-5). `texts` are
     the lines of files whose text is not (yet) the one on disk, for fingerprints."""
-    out = RunResult(files=len(phase.results), enabled=phase.enabled)
+    out = RunResult(files=len(phase.results), enabled=phase.enabled, results=phase.results)
     project_findings = []
     if phase.project_checks:
         project_findings = _run_project_checks(phase.project_checks, phase.results + phase.context,
