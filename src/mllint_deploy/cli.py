@@ -351,7 +351,17 @@ def _diff_and_baseline(diff_ref, baseline_file, paths):
 
 
 def main(argv=None) -> None:
-    sys.exit(run_cli(argv))
+    rc = run_cli(argv)
+    if rc == 130:
+        # interrupted: a file may still be linting on its big-stack thread, and finalising the
+        # interpreter under a running thread can abort; the report is already written or absent
+        for stream in (sys.stdout, sys.stderr):
+            try:
+                stream.flush()
+            except Exception:
+                pass
+        os._exit(130)
+    sys.exit(rc)
 
 
 def run_cli(argv=None) -> int:
