@@ -8,7 +8,6 @@ kept. The file's encoding (a coding cookie, a BOM) and line endings are kept.
 
 from __future__ import annotations
 
-import ast
 import io
 import tokenize
 
@@ -16,26 +15,18 @@ from mllint_deploy.fixes.model import Fix
 from mllint_deploy.fixes.notebook_edits import NotebookNotEditable, cell_sources, rewrite_sources
 from mllint_deploy.fixes.text_edits import EditOutOfRange, apply_fixes, spans, splice
 from mllint_deploy.sources.notebook import BrokenNotebook, read_notebook
-from mllint_deploy.sources.source import decode
-
-
-def _parses(text: str) -> bool:
-    try:
-        ast.parse(text)
-    except (SyntaxError, ValueError, RecursionError, MemoryError):
-        return False
-    return True
+from mllint_deploy.sources.source import decode, python_accepts
 
 
 def fix_python(data: bytes, fixes: list[Fix]) -> tuple[bytes, list[Fix]]:
     encoding, _ = tokenize.detect_encoding(io.BytesIO(data).readline)
     text = decode(data)
     new, applied = apply_fixes(text, fixes)
-    if applied and not _parses(new):
+    if applied and not python_accepts(new):
         new, applied = text, []
         for fix in fixes:
             candidate, done = apply_fixes(new, [fix])
-            if done and _parses(candidate):
+            if done and python_accepts(candidate):
                 new, applied = candidate, applied + done
     if not applied:
         return data, []

@@ -27,7 +27,7 @@ from mllint_deploy.fixes.registry import file_fix, project_fixes
 from mllint_deploy.sources import fastcst
 from mllint_deploy.sources.notebook import BrokenNotebook, NotebookFacts, read_notebook
 from mllint_deploy.sources.positions import compute_positions
-from mllint_deploy.sources.source import UnreadableSource, check_parsable, decode, read_bytes
+from mllint_deploy.sources.source import UnreadableSource, check_parsable, decode, python_accepts, read_bytes
 from mllint_deploy.suppress.noqa import Suppressions, parse_suppressions
 
 fastcst.install()  # read-only visits without libcst's node rebuilding (same hooks, same order)
@@ -162,7 +162,7 @@ def _syntax_error_finding(path: str, text: str, exc: cst.ParserSyntaxError) -> F
     python = _python_syntax_error(text)
     if python is not None:
         line, column, reason = python
-    elif _python_accepts(text):  # a libcst limitation (e.g. some tab/space indentation), not the user's
+    elif python_accepts(text):  # a libcst limitation (e.g. some tab/space indentation), not the user's
         reason = f"{reason} (Python accepts this file; libcst, which mllint-deploy parses with, does not)"
     return _syntax_finding(path, f"cannot parse file: {reason[:160]}", line, column)
 
@@ -176,14 +176,6 @@ def _python_syntax_error(text: str):
     except (ValueError, RecursionError, MemoryError):
         return None
     return None
-
-
-def _python_accepts(text: str) -> bool:
-    try:
-        ast.parse(text)
-    except (SyntaxError, ValueError, RecursionError, MemoryError):
-        return False
-    return True
 
 
 def parse(text: str) -> cst.Module:

@@ -112,6 +112,15 @@ class SourceText:
     text: str
 
 
+def python_accepts(text: str) -> bool:
+    """Whether CPython's own parser accepts the text (parse only: `ast.parse` never runs code)."""
+    try:
+        ast.parse(text)
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return False
+    return True
+
+
 def check_parsable(text: str) -> None:
     """Refuse, before libcst sees it, code that would exhaust its parser or that it wrongly accepts.
 
