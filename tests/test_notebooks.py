@@ -297,9 +297,9 @@ def test_installed_script_on_bundled_notebooks():
 def test_project_pass_findings_are_placed_in_cells_and_honour_cell_noqa(tmp_path):
     if "MLD203" not in implemented():
         pytest.skip("MLD203 not implemented yet")
-    draw = code("import numpy as np\n\nnoise = np.random.rand(3)\n")
+    draw = code("import numpy as np\n\nnoise = np.random.rand(3)\nnp.save(\"noise.npy\", noise)\n")
     notebook(tmp_path, "a.ipynb", md("# Noise"), draw)
-    notebook(tmp_path, "b.ipynb", md("# Noise"), code("import numpy as np\n\nnoise = np.random.rand(3)  # noqa: MLD203\n"))
+    notebook(tmp_path, "b.ipynb", md("# Noise"), code("import numpy as np\n\nnoise = np.random.rand(3)  # noqa: MLD203\nnp.save(\"noise.npy\", noise)\n"))
     got = [f for f in run_cli_json([str(tmp_path), "--select", "MLD203"])]
     assert [(Path(f["path"]).name, f["cell"], f["line"], f["column"]) for f in got] == [("a.ipynb", 2, 3, 9)]
 

@@ -12,6 +12,7 @@ import libcst as cst
 from mllint_deploy.analysis.calls import has_splat, is_none, is_true, keyword, positional
 from mllint_deploy.analysis.modulefacts import call_qualname
 from mllint_deploy.analysis.names import dotted
+from mllint_deploy.analysis.shown_only import only_displayed
 from mllint_deploy.analysis.seeds import is_fixed_seed, randomness_knowledge
 
 
@@ -141,6 +142,8 @@ def collect_randomness_facts(ctx) -> RandomnessFacts:
             rng = draws.get(name) or inits[name]
             if rng not in facts.draws and keyword(call, "generator") is None and keyword(call, "seed") is None:
                 kind = "draw" if name in draws else "init"
+                if kind == "draw" and only_displayed(call, idx, scope):
+                    continue  # `plt.imshow(random.choice(images))`: changes a picture, not a result
                 facts.draws[rng] = (ctx.span(call), spelled(call), kind)
         elif name in estimators:
             param = estimators[name]

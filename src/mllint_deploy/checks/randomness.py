@@ -7,6 +7,7 @@ import libcst as cst
 
 from mllint_deploy.analysis.calls import argument, has_splat, is_false, is_true, keyword, positional
 from mllint_deploy.analysis.seeds import is_fixed_seed, randomness_knowledge
+from mllint_deploy.analysis.shown_only import only_displayed
 from mllint_deploy.analysis.randomness_facts import RandomnessFacts, assigned_name, collect_randomness_facts, spelled
 from mllint_deploy.registry import FileCheck, ProjectCheck, register
 
@@ -74,8 +75,9 @@ class UnseededSplit(FileCheck):
                 ctx.report("MLD201", call, f"{spelled(call)}(...) shuffles without a fixed random_state: the "
                            "folds change on every run. Pass random_state=42 (or a seed from your config).")
             elif name is None and isinstance(call.func, cst.Attribute) and call.func.attr.value in sampling:
-                if not _looks_like_frame_sample(call) or id(call) in idx.displayed:
-                    continue  # `df.sample(5)` shown as a preview: no result depends on which rows
+                if not _looks_like_frame_sample(call) or id(call) in idx.displayed \
+                        or only_displayed(call, idx, scope):
+                    continue  # `df.sample(5)` shown as a preview, or only plotted: no result depends on which rows
                 seed = argument(call, "random_state", 4)
                 if is_fixed_seed(seed, idx, scope):
                     continue
