@@ -9,11 +9,17 @@ from dataclasses import dataclass, field
 
 import libcst as cst
 
-from mllint_deploy.analysis.calls import has_splat, is_none, is_true, keyword, positional
+from mllint_deploy.analysis.calls import (
+    has_splat,
+    is_none,
+    is_true,
+    keyword,
+    positional,
+)
 from mllint_deploy.analysis.modulefacts import call_qualname
 from mllint_deploy.analysis.names import dotted
-from mllint_deploy.analysis.shown_only import only_displayed
 from mllint_deploy.analysis.seeds import is_fixed_seed, randomness_knowledge
+from mllint_deploy.analysis.shown_only import only_displayed
 
 
 def spelled(call: cst.Call) -> str:

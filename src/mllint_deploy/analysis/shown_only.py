@@ -30,7 +30,7 @@ _SHOW_FUNCTIONS = frozenset({"print", "display"})
 class _Unit:
     """One step of a scope in source order: a small statement, a loop or `with` header, a test, a nested def."""
 
-    __slots__ = ("node", "parts", "targets", "kind", "loop")
+    __slots__ = ("kind", "loop", "node", "parts", "targets")
 
     def __init__(self, node, parts, targets=(), kind="stmt", loop=None):
         self.node = node

@@ -2,13 +2,24 @@
 
 from __future__ import annotations
 
-
 import libcst as cst
 
-from mllint_deploy.analysis.calls import argument, has_splat, is_false, is_true, keyword, positional
+from mllint_deploy.analysis.calls import (
+    argument,
+    has_splat,
+    is_false,
+    is_true,
+    keyword,
+    positional,
+)
+from mllint_deploy.analysis.randomness_facts import (
+    RandomnessFacts,
+    assigned_name,
+    collect_randomness_facts,
+    spelled,
+)
 from mllint_deploy.analysis.seeds import is_fixed_seed, randomness_knowledge
 from mllint_deploy.analysis.shown_only import only_displayed
-from mllint_deploy.analysis.randomness_facts import RandomnessFacts, assigned_name, collect_randomness_facts, spelled
 from mllint_deploy.registry import FileCheck, ProjectCheck, register
 
 RNG_NAMES = {"python": "Python's `random` module", "numpy": "NumPy's global RNG", "torch": "PyTorch's global RNG",
