@@ -108,7 +108,7 @@ def test_a_copy_of_baselined_code_is_still_new(project):
 
 
 def test_identical_findings_are_counted(project):
-    block = "import numpy as np\n\nrng = np.random.default_rng()\nprint(rng.random())\n"
+    block = "import numpy as np\n\nrng = np.random.default_rng()\nnp.save('draws.npy', rng.random(3))\n"
     write(project / "src" / "dup.py", block)
     make_baseline("src", "baseline.json")
     write(project / "src" / "dup.py", block + block)  # the same finding with the same context, twice
@@ -293,7 +293,8 @@ def test_renaming_the_enclosing_function_or_class_reports_it(trainer):
 def test_moving_the_line_into_another_function_reports_it(trainer):
     text = TRAINER.replace("    noise = np.random.default_rng().normal(size=10)\n", "")
     text = text.replace("        self.model = model\n",
-                        "        self.model = model\n        noise = np.random.default_rng().normal(size=10)\n")
+                        "        self.model = model\n        noise = np.random.default_rng().normal(size=10)\n"
+                        "        self.noise = noise\n")  # kept, so the draw still matters
     write(trainer, text)
     assert reported("src", "--baseline", "baseline.json") == [("trainer.py", 20, "MLD204")]
 
@@ -325,7 +326,7 @@ def test_notebook_findings_are_keyed_on_the_cell_source_not_its_number(project):
     nb = {"cells": [code("%matplotlib inline", "import numpy as np", "from sklearn.model_selection import KFold"),
                     code("def make_folds(X):", "    cv = KFold(n_splits=5, shuffle=True)  # noqa: E501",
                          "    return list(cv.split(X))"),
-                    code("rng = np.random.default_rng()")],
+                    code("rng = np.random.default_rng()", "np.save('noise.npy', rng.normal(size=3))")],
           "metadata": {}, "nbformat": 4, "nbformat_minor": 5}
     write(project / "nb" / "cv.ipynb", json.dumps(nb))
     make_baseline("nb", "baseline.json")

@@ -19,7 +19,7 @@ from mllint_deploy.analysis.calls import (
 from mllint_deploy.analysis.modulefacts import call_qualname
 from mllint_deploy.analysis.names import dotted
 from mllint_deploy.analysis.seeds import is_fixed_seed, randomness_knowledge
-from mllint_deploy.analysis.shown_only import only_displayed
+from mllint_deploy.analysis.shown_only import importable, only_displayed
 
 
 def spelled(call: cst.Call) -> str:
@@ -148,7 +148,7 @@ def collect_randomness_facts(ctx) -> RandomnessFacts:
             rng = draws.get(name) or inits[name]
             if rng not in facts.draws and keyword(call, "generator") is None and keyword(call, "seed") is None:
                 kind = "draw" if name in draws else "init"
-                if kind == "draw" and only_displayed(call, idx, scope):
+                if kind == "draw" and only_displayed(call, idx, scope, importable(ctx)):
                     continue  # `plt.imshow(random.choice(images))`: changes a picture, not a result
                 facts.draws[rng] = (ctx.span(call), spelled(call), kind)
         elif name in estimators:
@@ -160,7 +160,8 @@ def collect_randomness_facts(ctx) -> RandomnessFacts:
                 if known is None:
                     continue  # `**params` we cannot read may well hold the seed
                 seed = next((known[p] for p in names if p in known), None)
-            if not is_fixed_seed(seed, idx, scope) and assigned_name(call, scope) not in restored:
+            if not is_fixed_seed(seed, idx, scope) and assigned_name(call, scope) not in restored \
+                    and not only_displayed(call, idx, scope, importable(ctx)):  # built and never trained: nothing to repeat
                 facts.estimators.append((ctx.span(call), spelled(call), param))
         if name in loaders and not has_splat(call):
             if is_true(keyword(call, "shuffle")) and "torch" not in facts.draws \

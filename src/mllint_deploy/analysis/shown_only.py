@@ -14,6 +14,7 @@ import libcst as cst
 from mllint_deploy.analysis.calls import keyword
 from mllint_deploy.analysis.values import name_words
 from mllint_deploy.knowledge import knowledge
+from mllint_deploy.sources.notebook import SUFFIX as NOTEBOOK_SUFFIX
 
 # concept roles whose calls consume data for training, splitting or evaluation
 _ML_ROLES = frozenset({
@@ -173,6 +174,7 @@ class _Judge:
         self.ml_methods = frozenset().union(_SCORE_METHODS, *(k.method_names(g) for g in _ML_METHOD_GROUPS))
         self.part_words = frozenset().union(*(k.words.get(w, ()) for w in ("train", "test", "validation")))
         self._trains: dict[str, bool] = {}
+        self.made = None  # the call whose value is followed
 
     def shows(self, expr) -> bool:
         """A bare expression statement that only shows a value: a print, a plot, a notebook cell output."""
@@ -197,6 +199,8 @@ class _Judge:
     def consumes(self, expr) -> bool:
         """Whether an expression hands data to training, splitting, evaluation or a helper that trains."""
         for call in _calls(expr):
+            if call is self.made:
+                continue  # the estimator or generator being followed is not a use of itself
             func = call.func
             attr = func.attr.value if isinstance(func, cst.Attribute) else None
             if attr is not None and self.k.method(attr) in self.ml_methods:
@@ -239,8 +243,11 @@ def _calls(node) -> list[cst.Call]:
     return found
 
 
-def only_displayed(call: cst.Call, idx, scope) -> bool:
-    """Whether the value of `call`, made in `scope`, reaches nothing but displays (see the module docstring)."""
+def only_displayed(call: cst.Call, idx, scope, importable: bool = True) -> bool:
+    """Whether the value of `call`, made in `scope`, reaches nothing but displays, or nothing at all (see the
+    module docstring): a draw, a sample, an estimator or a generator that no result can depend on. With
+    `importable`, a module-level value the file itself never reads is its export (`from train import rng`),
+    so it is not judged unused."""
     node = scope.node
     if isinstance(node, cst.Module):
         body = node.body
@@ -253,23 +260,26 @@ def only_displayed(call: cst.Call, idx, scope) -> bool:
     if at is None:
         return False
     judge = _Judge(idx, scope)
+    judge.made = call
     tainted: set[str] = set()
     if not _step(units[at], judge, tainted, drawn=True, loop=units[at].loop):
         return False
     loop = units[at].loop
     start = next(i for i, u in enumerate(units) if u.loop is loop) if loop is not None else at
     rest = [u for i, u in enumerate(units) if i >= start and i != at]
+    read = False
     changed = True
     while changed:
         changed = False
         for unit in rest:
             if not (_reads(unit, idx) & tainted):
                 continue
+            read = True
             before = len(tainted)
             if not _step(unit, judge, tainted, loop=units[at].loop):
                 return False
             changed |= len(tainted) != before
-    return True
+    return read or not (importable and tainted and isinstance(node, cst.Module))
 
 
 def _step(unit: _Unit, judge: _Judge, tainted: set[str], drawn: bool = False, loop=None) -> bool:
@@ -359,3 +369,17 @@ def _updates_itself(unit: _Unit, idx) -> bool:
     reads = _Reads(idx)
     unit.parts[0].visit(reads)
     return any(isinstance(t, cst.Name) and t.value in reads.names for t in unit.targets)
+
+
+def importable(ctx) -> bool:
+    """Whether other modules may import the file's module-level names: a module that only defines things
+    (imports, constants, functions, classes, a `__main__` block). A notebook, or a script whose top level
+    does work (`print(...)`, `model.fit(...)` as statements), is run, not imported from."""
+    if ctx.path.endswith(NOTEBOOK_SUFFIX):
+        return False
+    for stmt in ctx.module.body:
+        if isinstance(stmt, cst.SimpleStatementLine) and any(
+                isinstance(small, cst.Expr) and not isinstance(small.value, (cst.SimpleString, cst.ConcatenatedString))
+                for small in stmt.body):
+            return False
+    return True

@@ -19,7 +19,7 @@ from mllint_deploy.analysis.randomness_facts import (
     spelled,
 )
 from mllint_deploy.analysis.seeds import is_fixed_seed, randomness_knowledge
-from mllint_deploy.analysis.shown_only import only_displayed
+from mllint_deploy.analysis.shown_only import importable, only_displayed
 from mllint_deploy.registry import FileCheck, ProjectCheck, register
 
 RNG_NAMES = {"python": "Python's `random` module", "numpy": "NumPy's global RNG", "torch": "PyTorch's global RNG",
@@ -87,7 +87,7 @@ class UnseededSplit(FileCheck):
                            "folds change on every run. Pass random_state=42 (or a seed from your config).")
             elif name is None and isinstance(call.func, cst.Attribute) and call.func.attr.value in sampling:
                 if not _looks_like_frame_sample(call) or id(call) in idx.displayed \
-                        or only_displayed(call, idx, scope):
+                        or only_displayed(call, idx, scope, importable(ctx)):
                     continue  # `df.sample(5)` shown as a preview, or only plotted: no result depends on which rows
                 seed = argument(call, "random_state", 4)
                 if is_fixed_seed(seed, idx, scope):
@@ -119,8 +119,8 @@ class UnseededGenerator(FileCheck):
         for call, scope in idx.calls:
             name = idx.call_name(call, scope)
             spec = generators.get(name)
-            if spec is None or has_splat(call):
-                continue
+            if spec is None or has_splat(call) or only_displayed(call, idx, scope, importable(ctx)):
+                continue  # a generator never drawn from, or whose draws are only shown
             if spec.seeded_by:
                 if call in seeded_calls or assigned_name(call, scope) in seeded_names.get(id(scope), set()):
                     continue
