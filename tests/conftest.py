@@ -43,16 +43,28 @@ def cli(capsys):
 
 
 def expected_findings(directory: Path, codes: set[str] | None = None) -> set[tuple[str, int, str]]:
-    """(relative path, line, code) for every `# expect:` annotation below `directory`."""
+    """(relative path, line, code) for every `# expect:` annotation below `directory`. In a notebook the
+    annotation sits in a code cell and the path reads `serve.ipynb:cell 4` (cells counted from 1, markdown
+    included), the line being the cell's own."""
     out = set()
-    for path in sorted(directory.rglob("*.py")):
+    for path in sorted([*directory.rglob("*.py"), *directory.rglob("*.ipynb")]):
         rel = path.relative_to(directory).as_posix()
-        for lineno, line in enumerate(path.read_bytes().decode("utf-8", errors="replace").splitlines(), start=1):
-            m = EXPECT.search(line)
-            if m:
-                for code in re.split(r"\s*,\s*", m.group(1)):
-                    if codes is None or code in codes:
-                        out.add((rel, lineno, code))
+        if path.suffix == ".ipynb":
+            try:
+                cells = json.loads(path.read_text(encoding="utf-8")).get("cells", [])
+            except ValueError:
+                continue  # a broken notebook carries no annotations
+            texts = [(f"{rel}:cell {i}", "".join(c.get("source", "")))
+                     for i, c in enumerate(cells, start=1) if c.get("cell_type") == "code"]
+        else:
+            texts = [(rel, path.read_bytes().decode("utf-8", errors="replace"))]
+        for where, text in texts:
+            for lineno, line in enumerate(text.splitlines(), start=1):
+                m = EXPECT.search(line)
+                if m:
+                    for code in re.split(r"\s*,\s*", m.group(1)):
+                        if codes is None or code in codes:
+                            out.add((where, lineno, code))
     return out
 
 
@@ -62,6 +74,8 @@ def reported_findings(directory: Path, codes: set[str], *extra: str) -> set[tupl
     out = set()
     for f in proc_rc:
         rel = Path(f["path"]).resolve().relative_to(directory.resolve()).as_posix()
+        if f.get("cell") is not None:
+            rel = f"{rel}:cell {f['cell']}"
         out.add((rel, f["line"], f["code"]))
     return out
 

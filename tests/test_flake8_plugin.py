@@ -56,7 +56,7 @@ def test_flake8_reports_the_annotated_per_file_findings(family):
     assert "Traceback" not in proc.stderr
     reported = parse(proc.stdout, directory)
     # flake8 reports unparsable files as E999, never as MLD001; the rest must match the annotations
-    expected = expected_findings(directory, codes)
+    expected = {e for e in expected_findings(directory, codes) if ".ipynb" not in e[0]}  # not flake8's
     assert reported == expected, f"missed: {sorted(expected - reported)}\nfalse alarms: {sorted(reported - expected)}"
 
 

@@ -324,3 +324,27 @@ def test_the_same_finding_in_two_cells_is_two_findings(tmp_path):
     nb = notebook(tmp_path, "twice.ipynb", code(SPLIT), code(split), md("again"), code(split))
     assert findings(str(nb), "--select", "MLD201") == [("twice.ipynb", 2, 1, 8, "MLD201"),
                                                        ("twice.ipynb", 4, 1, 8, "MLD201")]
+
+
+# --------------------------------------------------------------------------------- kernel names
+
+PYLAB_DRAW = ("X, y = np.load('X.npy'), np.load('y.npy')\n"
+              "order = np.random.permutation(len(X))\n"
+              "X_train, y_train = X[order[:800]], y[order[:800]]\n"
+              "np.save('train_rows.npy', X_train)\n")
+
+
+def test_np_from_a_pylab_kernel_is_numpy(tmp_path):
+    """`%pylab` binds `np` without an import in the notebook: its draws are numpy's global RNG."""
+    drawn = notebook(tmp_path, "pylab.ipynb", code("%pylab inline"), code(PYLAB_DRAW))
+    assert [f[1:3] + f[4:] for f in findings(str(drawn), "--select", "MLD203")] == [(2, 2, "MLD203")]
+    seeded = notebook(tmp_path, "pylab_seeded.ipynb", code("%pylab inline\nnp.random.seed(7)"), code(PYLAB_DRAW))
+    assert findings(str(seeded), "--select", "MLD203") == []
+
+
+def test_np_bound_by_the_notebook_is_not_taken_for_numpy(tmp_path):
+    """A notebook that binds `np` itself (jax's numpy has no global RNG) keeps its own meaning."""
+    own = notebook(tmp_path, "jax.ipynb", code("import jax.numpy as np"), code(PYLAB_DRAW))
+    assert findings(str(own), "--select", "MLD203") == []
+    local = notebook(tmp_path, "local.ipynb", code("from plans import NoisePlan\nnp = NoisePlan()"), code(PYLAB_DRAW))
+    assert findings(str(local), "--select", "MLD203") == []

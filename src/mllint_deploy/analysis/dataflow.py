@@ -463,11 +463,13 @@ class ScopeWalker(CallTransfer, RequestTransfer, OrderedWalk):
         return self._value_of_builtin("", ([v for v in values if v is not None], {}))
 
     def _comprehension(self, expr):
-        """`[float(p[k]) for k in FEATURES]`: request input in, request input out (other comprehensions
-        are not evaluated: their names are the comprehension's own)."""
-        if not self.book.tracks_input or not any(
+        """`[float(p[k]) for k in FEATURES]`: request input in, request input out; `(str(x) for x in
+        X_test.iloc[i])`: a split part or fitted output in, the same rows out. Other comprehensions are not
+        evaluated: their names are the comprehension's own."""
+        names = names_in(expr)
+        if not any(self._split_or_fitted(n) for n in names) and (not self.book.tracks_input or not any(
                 (isinstance(self.env.get(n), Data) and self.env[n].client is not None) or self._names_request(n)
-                for n in names_in(expr)):
+                for n in names)):
             return None
         saved = dict(self.env)
         values = []
@@ -480,7 +482,19 @@ class ScopeWalker(CallTransfer, RequestTransfer, OrderedWalk):
         for e in ([expr.key, expr.value] if isinstance(expr, cst.DictComp) else [expr.elt]):
             values.append(self._eval(e))
         self.env = saved
-        return self._value_of_builtin("", ([v for v in values if v is not None], {}))
+        found = [v for v in values if v is not None]
+        return self._value_of_builtin("", (found, {})) or self._rows_through(found, expr)
+
+    def _rows_through(self, values, node) -> Data | None:
+        """`str(x)`, `' '.join(...)`, `[str(x) for x in X_test.iloc[i]]`: the text of rows is still those rows,
+        for the facets the leakage rules follow (split part, a test file, fitted steps)."""
+        datas = [v for v in self._datas(Seq(list(values))) if v.part is not None or v.via or v.test_hint]
+        return self._derive(datas, node, keep_columns=False) if datas else None
+
+    def _split_or_fitted(self, name: str) -> bool:
+        """Whether a name holds rows whose split part, test file or fitted steps the leakage rules follow."""
+        d = self.env.get(name)
+        return isinstance(d, Data) and (d.part is not None or bool(d.via) or d.test_hint)
 
     def _e_Name(self, expr: cst.Name):
         name = expr.value

@@ -235,7 +235,10 @@ class CallTransfer:
                 return args[0][0]
             if name in ("int", "float", "round") and args[0] and isinstance(args[0][0], Stat):
                 return args[0][0]  # `int(df["bmi"].mean())` is still the column's mean
-            return self._value_of_builtin(name, args)
+            value = self._value_of_builtin(name, args)
+            if value is None and name in ("str", "repr", "dict", "set", "int", "float", "round", "abs"):
+                value = self._rows_through(args[0], call)
+            return value
         if name in ("list", "tuple") and args[0]:
             return args[0][0]
         if datas:
@@ -254,6 +257,9 @@ class CallTransfer:
             summary = self._summary(*found, call, is_method=True)
             if summary is not None:
                 return self._apply_summary(call, summary, args)
+        if recv is None and method in ("join", "format") and isinstance(
+                recv_node, (cst.SimpleString, cst.ConcatenatedString, cst.FormattedString)):
+            return self._rows_through([*args[0], *args[1].values()], call)  # `' '.join(row)`: the row's text
         if isinstance(recv, ScoreList):
             if method == "append" and args[0]:
                 recv.scores.extend(scores_in(args))

@@ -198,7 +198,11 @@ class ModuleIndex(cst.CSTVisitor):
             s = s.parent
         base = self.aliases.get(head)
         if base is None:
-            return None
+            if head in self._module_bindings or (s is not None and head in s.bound):
+                return None
+            base = knowledge().unbound_names.get(head)  # `np` with no import: a notebook kernel's numpy
+            if base is None:
+                return None
         return _canonical(f"{base}.{rest}" if rest else base)
 
     def bound_values(self, name: str, scope: ScopeInfo | None = None) -> list[cst.BaseExpression] | None:

@@ -112,6 +112,7 @@ class Knowledge:
     serving: dict[str, tuple[str, ...]] = field(default_factory=dict)  # in file order
     mlflow: dict[str, Any] = field(default_factory=dict)
     module_aliases: dict[str, str] = field(default_factory=dict)
+    unbound_names: dict[str, str] = field(default_factory=dict)  # `np` used without an import: numpy
     name_aliases: dict[str, str] = field(default_factory=dict)
     method_aliases: dict[str, str] = field(default_factory=dict)
     reexporting: frozenset[str] = frozenset()
@@ -220,6 +221,7 @@ def knowledge() -> Knowledge:
     k.module_aliases = dict(aliases.get("modules") or {})
     k.name_aliases = dict(aliases.get("names") or {})
     k.method_aliases = dict(aliases.get("methods") or {})
+    k.unbound_names = {str(n): str(q) for n, q in (aliases.get("unbound_names") or {}).items()}
     k.reexporting = frozenset(aliases.get("reexporting_packages") or ())
     k.readiness = _readiness(_read(root / "readiness.yaml", "knowledge/readiness.yaml"))
     for old, rule in (aliases.get("row_wise_when") or {}).items():
