@@ -399,6 +399,8 @@ class CallTransfer:
         inplace = truthy(keyword(call, "inplace"))
         stats = [v for v in (list(args[0]) + list(args[1].values())) if isinstance(v, Stat)]
         stat_fits = [self._stat_fit(st, call) for st in stats if st.data.roots & recv.roots]
+        if method == "assign":  # `df.assign(Age=df.Age.fillna(df.Age.median()))`: the new columns' fitted steps
+            stat_fits += [f for d in self._datas(Seq(list(args[1].values()))) for f in d.via if f not in recv.via]
         if method == "pop":
             cols = self._strings_of(positional(call, 0))
             if cols:

@@ -16,6 +16,13 @@ def _all_rows(d: Data) -> bool:
     return d.part is None and not d.subset
 
 
+def _split_again(fitted: Data, split: Data) -> bool:
+    """The rows a step was fitted on are split afterwards: fitted on a filtered frame (`df[df.Age.notnull()]`)
+    or on the training part, then that same data is split (`X_tr, X_val = split(X_train_scaled)`). The part
+    split off later was seen by the fit."""
+    return fitted.part in (None, "train") and split.part == fitted.part
+
+
 def _is_test(d: Data | None) -> bool:
     return d is not None and (d.part == "test" or (d.part is None and d.test_hint))
 
@@ -80,7 +87,8 @@ class Leakage(FileCheck):
             for data in inputs[:1]:  # the features; a shifted or encoded target (`y - y.min()`) is harmless
                 for fit in data.via:
                     if (fit.kind in _ROW_LEARNERS and fit.index < index and fit.data is not None
-                            and (_all_rows(fit.data) or fit.duplicates) and fit.data.roots & data.roots
+                            and (_all_rows(fit.data) or fit.duplicates or _split_again(fit.data, data))
+                            and fit.data.roots & data.roots
                             and not (fit.summary_call is not None and fit.summary_call is summary_call)):
                         report(fit, data, node, label)
         # a step fitted on the whole data, then applied to the parts of a later split of it
