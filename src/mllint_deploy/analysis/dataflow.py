@@ -579,6 +579,10 @@ class ScopeWalker(CallTransfer, RequestTransfer, OrderedWalk):
         for s in slices:
             if isinstance(s, Index) and s.roots & base.roots:
                 d.part = s.part
+            elif isinstance(s, Data) and keeps_columns and s.roots & base.roots:
+                # `df[(np.abs(zscore(df)) < 3).all(axis=1)]`: rows kept by a rule learnt from all of them
+                d.via = d.via + tuple(f for f in s.via if f not in d.via and f.data is not None
+                                      and f.data.roots & base.roots)
         if cols:
             if len(cols) == 1 and self._single_column(expr):
                 d.columns = ("only", (cols[0],))
@@ -600,6 +604,9 @@ class ScopeWalker(CallTransfer, RequestTransfer, OrderedWalk):
         if isinstance(expr, cst.Call) and isinstance(expr.func, cst.Attribute) and expr.func.attr.value in (
                 "isin", "notna", "isna", "notnull", "isnull", "between", "duplicated", "contains"):
             return True
+        if isinstance(expr, cst.Call) and isinstance(expr.func, cst.Attribute) and expr.func.attr.value in (
+                "all", "any") and depth < 3:
+            return self._is_row_mask(expr.func.value, depth + 1)  # `(np.abs(z) < 3).all(axis=1)`
         if isinstance(expr, cst.Name) and depth < 3:
             values = self._assigned(expr.value)
             return bool(values) and self._is_row_mask(values[-1], depth + 1)
@@ -695,8 +702,11 @@ class ScopeWalker(CallTransfer, RequestTransfer, OrderedWalk):
             self.flow.selections.append(Selection(node=expr, scores=scores))
         datas = [v for v in vals if isinstance(v, Data)]
         if datas:
-            d = self._derive(datas[:1], expr, keep_columns=False)
-            return d
+            # `df["amount"] <= q3 + 1.5 * iqr`: a threshold learnt from the same rows is in the mask
+            roots = frozenset().union(*(d.roots for d in datas))
+            extra = [self._stat_fit(st, expr) for st in vals if isinstance(st, Stat) and st.data.roots & roots]
+            others = [f for d in datas[1:] for f in d.via]  # `np.abs(stats.zscore(df)) < 3`
+            return self._derive(datas[:1], expr, keep_columns=False, extra_via=[*others, *extra])
         return None
 
     def _e_BooleanOperation(self, expr):
