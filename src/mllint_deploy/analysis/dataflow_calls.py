@@ -124,7 +124,15 @@ class CallTransfer:
             d.columns = ("only", tuple(usecols)) if usecols else ("all", frozenset())
             return d
         if qn in k.split_functions:
-            return self._split(call, short, self._datas(Seq(args[0])), shuffled=not is_false(keyword(call, "shuffle")))
+            arrays = self._datas(Seq(args[0]))
+            concept = k.concepts.concept(qn)
+            if concept is not None and concept.arrays and len(arrays) < len(args[0]) and all(
+                    isinstance(a, (Data, type(None))) for a in args[0]):
+                # `train_test_split(X, y)` with `y = np.array([0] * n + [1] * m)` the walk does not track:
+                # every array still gets its train and test part, so `X_train` stays the train part
+                unknown = self._new_data("", call, "call")
+                arrays = [a if isinstance(a, Data) else unknown for a in args[0]]
+            return self._split(call, short, arrays, shuffled=not is_false(keyword(call, "shuffle")))
         if qn in k.splitters:
             when = k.splitters[qn]
             shuffle = when == "always" or (when == "when-shuffle-true" and truthy(keyword(call, "shuffle")))
@@ -139,6 +147,8 @@ class CallTransfer:
                 self._pending_cv[id(obj)] = args[1].get("cv")
             if kind == "pipeline":
                 obj.selects_columns = selects_columns(args)
+                if not self._pipeline_learns(call):
+                    obj.kind = "row_wise"  # every step works row by row: nothing is learnt from the rows
             return obj
         if qn in k.fitting_functions:
             data = self._arg(args, 0, "X")
@@ -179,6 +189,47 @@ class CallTransfer:
         if datas:
             return self._opaque_result(datas, call)
         return self._new_data("", call, "call")
+
+    def _pipeline_learns(self, call: cst.Call) -> bool:
+        """Whether any step of `Pipeline([...])` / `make_pipeline(...)` learns from the rows it is fitted on:
+        a library step by its concept, a project class by whether its own `fit` does more than
+        `return self`; a step the walk cannot see counts as learning."""
+        steps = []
+        for a in call.args:
+            if a.keyword is not None and a.keyword.value not in ("steps",):
+                continue
+            v = a.value
+            if isinstance(v, (cst.List, cst.Tuple)):  # [("scale", StandardScaler()), ...]
+                for el in v.elements:
+                    step = el.value
+                    if isinstance(step, cst.Tuple) and len(step.elements) >= 2:
+                        steps.append(step.elements[1].value)
+                    else:
+                        return True
+            else:
+                steps.append(v)  # make_pipeline(StandardScaler(), ...)
+        if not steps:
+            return True
+        return any(self._step_learns(step) for step in steps)
+
+    def _step_learns(self, step) -> bool:
+        if isinstance(step, cst.SimpleString) or (isinstance(step, cst.Name) and step.value == "None"):
+            return False  # "passthrough", "drop", None
+        if isinstance(step, cst.Name) and isinstance(self.env.get(step.value), Obj):
+            return self.env[step.value].learns_from_rows
+        if not isinstance(step, cst.Call):
+            return True
+        qn = self.idx.call_name(step, self.scope)
+        if qn is not None and qn in self.k.kind_of:
+            return self.k.kind_of[qn] not in ("row_wise", "label")
+        name = dotted(step.func)
+        if qn is None and name in self.book.module.classes:
+            functions = self.book.module.functions
+            fit, transform = functions.get(f"{name}.fit"), functions.get(f"{name}.transform")
+            if fit is not None and f"{name}.fit_transform" not in functions and _returns_self_only(fit):
+                # `fit` learns nothing; `transform` may still fit on what it is given (a SimpleImputer inside)
+                return transform is None or _fits_inside(transform, self.k.fit_methods | self.k.column_statistics)
+        return True
 
     def _tuning_loop(self, call: cst.Call, qn: str) -> int | None:
         """The innermost loop whose variable sets a parameter of this model (`KNN(n_neighbors=k)` in
@@ -311,6 +362,8 @@ class CallTransfer:
             kind = obj.kind
             if kind == "unknown" and method in ("fit_transform", "fit_resample", "fit_on_texts", "adapt"):
                 kind = "transformer"  # a project class with fit_transform is a transformer
+            if kind == "pipeline" and method == "fit_transform":
+                kind = "transformer"  # a preprocessing-only pipeline learns like its steps
             fit = self._record_fit(call, obj.label, kind, method, data, target, obj)
             self._validation_keywords(call, args, obj)
             if method in ("fit_transform", "fit_predict"):
@@ -749,3 +802,33 @@ class CallTransfer:
             return value
         datas = self._datas(Seq(pos)) + self._datas(Seq(list(kw.values())))
         return self._derive(datas, call, keep_columns=False) if datas else self._new_data("", call, "call")
+
+
+def _returns_self_only(fn: cst.FunctionDef) -> bool:
+    """`def fit(self, X, y=None): return self` (a docstring and `pass` allowed): a fit that learns nothing."""
+    body = fn.body.body if isinstance(fn.body, cst.IndentedBlock) else []
+    for stmt in body:
+        if not isinstance(stmt, cst.SimpleStatementLine):
+            return False
+        for small in stmt.body:
+            if isinstance(small, cst.Pass) or (isinstance(small, cst.Expr) and isinstance(
+                    small.value, (cst.SimpleString, cst.ConcatenatedString))):
+                continue
+            if isinstance(small, cst.Return) and isinstance(small.value, cst.Name) and small.value.value == "self":
+                continue
+            return False
+    return True
+
+
+def _fits_inside(fn: cst.FunctionDef, methods) -> bool:
+    """Whether a function calls a fitting method or a column statistic (`imputer.fit_transform(X)`,
+    `X.fillna(X.mean())`) on what it is given."""
+    found = []
+
+    class _Calls(cst.CSTVisitor):
+        def visit_Call(self, node: cst.Call) -> None:
+            if isinstance(node.func, cst.Attribute) and node.func.attr.value in methods:
+                found.append(node)
+
+    fn.visit(_Calls())
+    return bool(found)

@@ -133,7 +133,8 @@ class Leakage(FileCheck):
             if data is None:
                 continue
             steps = [f for f in data.via if f.kind in _ROW_LEARNERS and f.index < index and f.data is not None
-                     and f.data.roots & data.roots]
+                     and f.data.roots & data.roots and f.data.part in (None, data.part)]
+            # a scaler fitted on the training part, cross-validated on the validation part: no fold was seen
             if not steps:
                 continue
             names = ", ".join(dict.fromkeys(f"{f.label} (line {ctx.line_of(f.node)})" for f in steps))

@@ -37,6 +37,7 @@ class Concept:
     seed: str | None = None  # the seed parameter (estimators, split functions, splitters)
     fixed_default_seed: bool = False  # left unset, the library uses a fixed seed: runs repeat
     shuffles: str | None = None  # splitters: always | never | when-shuffle-true
+    arrays: bool = False  # split functions: every positional argument is an array split alike (`*arrays`)
     samples: str | None = None  # resamplers: over | under | combined
     rng: str | None = None  # draws and weight initialisers: python | numpy | torch | tensorflow
     seeds: tuple[str, ...] = ()  # seeders: the global RNGs they seed
