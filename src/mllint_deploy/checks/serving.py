@@ -75,9 +75,8 @@ class Serving(FileCheck):
                 done.add(("MLD404", id(mc.call)))
                 ctx.report("MLD404", mc.call,
                            f"torch model {mc.receiver} serves predictions in handler {where}() without "
-                           f"{' and without '.join(missing)}: dropout and batch-norm stay in training mode and "
-                           "autograd tracks every request. Call .eval() once after loading and wrap inference in "
-                           "torch.inference_mode().")
+                           f"{' and without '.join(missing)}: {_train_mode_effect(missing)}. Call .eval() once "
+                           "after loading and wrap inference in torch.inference_mode().")
 
 
 @register
@@ -186,8 +185,17 @@ class ServingAcrossFiles(ProjectCheck):
                     project.report(path, span, "MLD404",
                                    f"torch model {receiver} (built by {built_by.rsplit('.', 1)[-1]}() in "
                                    f"{target[0].path}) serves predictions in handler {handler}() without "
-                                   f"{' and without '.join(missing)}: dropout and batch-norm stay in training mode. "
+                                   f"{' and without '.join(missing)}: {_train_mode_effect(missing)}. "
                                    "Call .eval() once after loading and wrap inference in torch.inference_mode().")
+
+
+def _train_mode_effect(missing: list[str]) -> str:
+    effects = []
+    if any(m.endswith(".eval()") for m in missing):
+        effects.append("dropout and batch-norm stay in training mode")
+    if any("no_grad" in m for m in missing):
+        effects.append("autograd records every request (memory and time)")
+    return " and ".join(effects)
 
 
 class _EvalFinder(cst.CSTVisitor):
