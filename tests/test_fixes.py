@@ -342,3 +342,35 @@ def test_model_refitted_on_test_has_no_fix(tmp_path):
         """), encoding="utf-8")
     [f] = run_cli_json([str(target), "--no-cache"])
     assert f["code"] == "MLD102" and f["fix"] is None
+
+
+def test_project_seed_from_config_is_written_where_the_file_has_none(tmp_path, cli):
+    (tmp_path / "pyproject.toml").write_text("[tool.mllint-deploy]\nseed = 2024\n", encoding="utf-8")
+    plain = tmp_path / "split.py"
+    plain.write_text(UNSEEDED, encoding="utf-8")
+    own = tmp_path / "own.py"
+    own.write_text("SEED = 7\n" + UNSEEDED + "cv_seed = dict(random_state=SEED)\n", encoding="utf-8")
+    rc, out, err = cli(str(plain), str(own), "--fix", "--no-cache")
+    assert "test_size=0.2, random_state=2024)" in plain.read_text(encoding="utf-8")
+    assert "test_size=0.2, random_state=SEED)" in own.read_text(encoding="utf-8")  # the file's own wins
+    rc, out, err = cli(str(plain), "--show-settings")
+    assert any(line.split("#")[0].split() == ["seed", "=", "2024"] for line in out.splitlines())
+
+
+def test_project_seed_reaches_worker_processes(tmp_path):
+    (tmp_path / "pyproject.toml").write_text("[tool.mllint-deploy]\nseed = 99\n", encoding="utf-8")
+    for i in range(12):
+        (tmp_path / f"split_{i}.py").write_text(UNSEEDED, encoding="utf-8")
+    proc = run_script(str(tmp_path), "--fix", "--no-cache", "--jobs", "2", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr.decode()
+    assert all("random_state=99)" in p.read_text(encoding="utf-8") for p in tmp_path.glob("split_*.py"))
+
+
+@pytest.mark.parametrize("value", ['"42"', "true", "-1", "4294967296", "1.5"])
+def test_bad_seed_in_config_is_one_line_and_exit_2(tmp_path, value):
+    (tmp_path / "pyproject.toml").write_text(f"[tool.mllint-deploy]\nseed = {value}\n", encoding="utf-8")
+    (tmp_path / "split.py").write_text(UNSEEDED, encoding="utf-8")
+    proc = run_script(str(tmp_path / "split.py"), cwd=tmp_path)
+    err = proc.stderr.decode()
+    assert proc.returncode == 2 and "Traceback" not in err
+    assert err.strip().endswith("'seed' must be an integer from 0 to 2**32 - 1") and len(err.strip().splitlines()) == 1

@@ -42,6 +42,7 @@ class Settings:
     project_root: Path = field(default_factory=Path.cwd)
     config_path: Path | None = None
     contract: Path | None = None  # the feature contract file (MLD303), relative to the config file
+    seed: int | None = None  # the seed --fix writes where the file has no seed constant of its own
     cache_dir: Path | None = None  # default: <project root>/.mllint_deploy_cache
     no_cache: bool = False  # --no-cache: neither read nor write the cache
     jobs: int = 0  # --jobs: worker processes (0: one per CPU; 1: in this process)
@@ -59,6 +60,7 @@ _KEYS = {
     "exclude": ("exclude", "strings"),
     "extend-exclude": ("extend_exclude", "strings"),
     "contract": ("contract", "path"),
+    "seed": ("seed", "seed"),
     "cache-dir": ("cache_dir", "path"),
     "checklist": ("checklist", "checklist"),
 }
@@ -122,6 +124,10 @@ def _parse_table(table: dict[str, Any], path: Path) -> dict[str, Any]:
             if not isinstance(value, str) or not value.strip():
                 raise ConfigError(f"{path}: '{key}' must be a path (a string)")
             values[name] = path.resolve().parent / value
+        elif kind == "seed":
+            if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value < 2**32:
+                raise ConfigError(f"{path}: '{key}' must be an integer from 0 to 2**32 - 1")
+            values[name] = value
         elif kind == "checklist":
             values.update(_checklist_table(value, path))
         elif kind == "globmap":

@@ -8,7 +8,7 @@ from pathlib import Path
 from mllint_deploy.config import Settings, origin
 
 _SHOWN = ("select", "extend_select", "ignore", "per_file_ignores", "exclude", "extend_exclude", "force_exclude",
-          "contract", "cache_dir", "no_cache", "jobs")
+          "contract", "seed", "cache_dir", "no_cache", "jobs")
 
 
 def _value(value) -> str:

@@ -3,7 +3,7 @@
 The seed parameter is the library's own, from the knowledge files (`random_state`, `seed`,
 `random_seed`, `generator`). The seed is the file's own when it has one: a module-level constant or
 imported name (or an attribute of one, `cfg.seed`) that the file already passes as a seed somewhere;
-else the literal 42. Adding a seed changes nothing but what the rules report (which of the possible
+else the project's `seed` from `[tool.mllint-deploy]`; else the literal 42. Adding a seed changes nothing but what the rules report (which of the possible
 random draws is made), so these fixes are safe.
 """
 
@@ -20,6 +20,17 @@ from mllint_deploy.fixes.cst_edits import add_first_positional, add_keyword, cal
 from mllint_deploy.fixes.model import SAFE, Fix
 
 DEFAULT_SEED = "42"
+_configured: str | None = None  # `seed = N` in [tool.mllint-deploy], set once per process by the run
+
+
+def configure(seed: int | None) -> None:
+    """The project's configured seed (None: the literal 42), for this process and the workers it starts."""
+    global _configured
+    _configured = None if seed is None else str(int(seed))
+
+
+def configured_seed() -> int | None:
+    return None if _configured is None else int(_configured)
 
 
 def _module_level(ctx, name: str) -> bool:
@@ -71,7 +82,8 @@ def _seed_values(ctx):
 
 
 def project_seed(ctx, scope, line: int) -> str:
-    """The seed expression to write into `scope` at `line`: the file's own seed constant, else 42."""
+    """The seed expression to write into `scope` at `line`: the file's own seed constant, else the
+    configured seed, else 42."""
 
     def build(ctx):
         counts: Counter[str] = Counter()
@@ -91,7 +103,7 @@ def project_seed(ctx, scope, line: int) -> str:
     for text in ctx.shared("fix:seed_names", build):
         if _visible(ctx, text, scope, line):
             return text
-    return DEFAULT_SEED
+    return _configured or DEFAULT_SEED
 
 
 def _set_seed(ctx, call: cst.Call, param: str, value: str, existing, what: str) -> Fix | None:

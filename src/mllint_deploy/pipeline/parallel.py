@@ -31,6 +31,7 @@ from collections import deque
 from dataclasses import dataclass
 from pathlib import Path
 
+from mllint_deploy.fixes import seeds
 from mllint_deploy.pipeline import cache as cache_mod
 from mllint_deploy.pipeline.discovery import display_path
 from mllint_deploy.pipeline.engine import FileResult, lint_path, module_name_for
@@ -184,7 +185,7 @@ def _die_with(parent: int) -> None:
         os._exit(1)
 
 
-def _worker_main(conn, enabled, cache, parent: int, inherited: tuple[int, ...] = ()) -> None:
+def _worker_main(conn, enabled, cache, parent: int, inherited: tuple[int, ...] = (), fix_seed=None) -> None:
     """A worker: build the checks once, then lint each task it receives until told to stop.
 
     `inherited`: the main process's ends of the other workers' pipes, which a forked worker holds
@@ -201,6 +202,7 @@ def _worker_main(conn, enabled, cache, parent: int, inherited: tuple[int, ...] =
         pass
     from mllint_deploy import registry
 
+    seeds.configure(fix_seed)  # the run's configured seed, whatever the start method
     file_checks, project_checks = registry.checks_for(enabled)
     crash_on = os.environ.get(CRASH_HOOK) or None
 
@@ -237,7 +239,8 @@ class _Worker:
     def __init__(self, ctx, enabled, cache, others: tuple[int, ...] = ()):
         self.conn, child = ctx.Pipe(duplex=True)
         inherited = others if ctx.get_start_method() == "fork" else ()
-        self.proc = ctx.Process(target=_worker_main, args=(child, enabled, cache, os.getpid(), inherited),
+        self.proc = ctx.Process(target=_worker_main, args=(child, enabled, cache, os.getpid(), inherited,
+                                                           seeds.configured_seed()),
                                 daemon=True, name="mllint-deploy-worker")
         self.proc.start()
         child.close()

@@ -13,6 +13,7 @@ from mllint_deploy.project.contract import load_contract
 from mllint_deploy.pipeline.discovery import discover, display_path
 from mllint_deploy.pipeline.engine import FileResult, lint_stdin
 from mllint_deploy.findings import Finding
+from mllint_deploy.fixes.seeds import configure as configure_fix_seed
 from mllint_deploy.pipeline.parallel import call_with_big_stack, lint_files
 from mllint_deploy.project.modules import Project
 from mllint_deploy.selection import enabled_codes
@@ -90,6 +91,7 @@ class Phase:
 def lint_phase(paths: list[str], settings: Settings, stdin_filename: str | None = None, progress=None,
                stdin_data: bytes | None = None) -> Phase:
     enabled = resolve_enabled(settings)
+    configure_fix_seed(settings.seed)
     if settings.contract is not None:
         load_contract(settings.contract)  # a malformed contract is a config error before any work
     file_checks, project_checks = registry.checks_for(enabled)
