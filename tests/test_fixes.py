@@ -374,3 +374,16 @@ def test_bad_seed_in_config_is_one_line_and_exit_2(tmp_path, value):
     err = proc.stderr.decode()
     assert proc.returncode == 2 and "Traceback" not in err
     assert err.strip().endswith("'seed' must be an integer from 0 to 2**32 - 1") and len(err.strip().splitlines()) == 1
+
+
+def test_seed_constant_named_as_one_is_used_before_it_is_passed_anywhere(tmp_path, cli):
+    imported = tmp_path / "imported.py"
+    imported.write_text("from settings import RANDOM_SEED\n" + UNSEEDED, encoding="utf-8")
+    local = tmp_path / "local.py"
+    local.write_text("SEED_VALUE = 11\nset_seed = 3\n" + UNSEEDED, encoding="utf-8")
+    other = tmp_path / "other.py"
+    other.write_text("N_SPLITS = 5\n" + UNSEEDED, encoding="utf-8")  # not a seed by its name
+    cli(str(imported), str(local), str(other), "--fix", "--no-cache")
+    assert "test_size=0.2, random_state=RANDOM_SEED)" in imported.read_text(encoding="utf-8")
+    assert "test_size=0.2, random_state=SEED_VALUE)" in local.read_text(encoding="utf-8")
+    assert "test_size=0.2, random_state=42)" in other.read_text(encoding="utf-8")

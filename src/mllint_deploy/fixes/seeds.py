@@ -2,8 +2,9 @@
 
 The seed parameter is the library's own, from the knowledge files (`random_state`, `seed`,
 `random_seed`, `generator`). The seed is the file's own when it has one: a module-level constant or
-imported name (or an attribute of one, `cfg.seed`) that the file already passes as a seed somewhere;
-else the project's `seed` from `[tool.mllint-deploy]`; else the literal 42. Adding a seed changes nothing but what the rules report (which of the possible
+imported name (or an attribute of one, `cfg.seed`) that the file already passes as a seed somewhere,
+or a name that says it is one (`from config import SEED`, `RANDOM_STATE = 7`); else the project's
+`seed` from `[tool.mllint-deploy]`; else the literal 42. Adding a seed changes nothing but what the rules report (which of the possible
 random draws is made), so these fixes are safe.
 """
 
@@ -98,12 +99,29 @@ def project_seed(ctx, scope, line: int) -> str:
             counts[text] += 1
             if text not in order:
                 order.append(text)
-        return sorted(order, key=lambda t: -counts[t])
+        ranked = sorted(order, key=lambda t: -counts[t])
+        # a seed constant the project names as one, imported or assigned an integer here, even if this
+        # file passes it nowhere yet (`from config import SEED`, `RANDOM_STATE = 7`)
+        for name in [*idx.aliases, *idx.module_scope.assigned]:
+            if name not in ranked and _names_a_seed(name) and (name in idx.aliases or _is_int_constant(
+                    idx.module_scope.assigned[name])):
+                ranked.append(name)
+        return ranked
 
     for text in ctx.shared("fix:seed_names", build):
         if _visible(ctx, text, scope, line):
             return text
     return _configured or DEFAULT_SEED
+
+
+def _names_a_seed(name: str) -> bool:
+    lowered = name.lower()
+    return lowered in ("seed", "random_seed", "random_state", "rng_seed", "global_seed", "seed_value") or (
+        lowered.endswith("_seed") and not lowered.startswith(("set_", "get_", "make_")))
+
+
+def _is_int_constant(values) -> bool:
+    return len(values) == 1 and isinstance(values[0], cst.Integer)
 
 
 def _set_seed(ctx, call: cst.Call, param: str, value: str, existing, what: str) -> Fix | None:
