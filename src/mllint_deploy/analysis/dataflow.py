@@ -100,10 +100,17 @@ class ScopeWalker(CallTransfer, RequestTransfer, OrderedWalk):
             d.test_hint = True
         return d
 
-    def _derive(self, parents: list[Data], node, keep_columns: bool = True, extra_via=()) -> Data:
+    def _derive(self, parents: list[Data], node, keep_columns: bool = True, extra_via=(),
+                elementwise: bool = False) -> Data:
         parents = [p for p in parents if isinstance(p, Data)]
         roots = frozenset().union(*(p.roots for p in parents)) if parents else frozenset({fresh_root()})
-        parts = {p.part for p in parents}
+        related = parents
+        if elementwise:
+            # `X_train + rng.normal(size=X_train.shape)`: values of another data set (noise, a constant
+            # array) combined element by element keep the split part's rows (a concat would add rows)
+            parted = frozenset().union(*(p.roots for p in parents if p.part is not None))
+            related = [p for p in parents if p.part is not None or not parted or p.roots & parted]
+        parts = {p.part for p in related}
         via: list[Fit] = []
         for p in parents:
             for f in p.via:
@@ -126,8 +133,8 @@ class ScopeWalker(CallTransfer, RequestTransfer, OrderedWalk):
             columns=first.columns if keep_columns and first is not None and len(parents) == 1 else None,
             derived=first.derived if keep_columns and first is not None and len(parents) == 1 else (),
             target=first.target if first is not None and len(parents) == 1 else None,
-            split=first.split if first is not None and all(p.split is first.split for p in parents) else None,
-            subset=bool(parents) and all(p.subset or p.part is not None for p in parents),
+            split=related[0].split if related and all(p.split is related[0].split for p in related) else None,
+            subset=bool(related) and all(p.subset or p.part is not None for p in related),
             stmt=self._stmt,
             raw=next((p.raw for p in parents if p.raw is not None), None),
             client=next((p.client for p in parents if p.client is not None), None),
@@ -676,7 +683,7 @@ class ScopeWalker(CallTransfer, RequestTransfer, OrderedWalk):
         for st in stats:
             if st.data.roots & frozenset().union(*(d.roots for d in datas)):
                 extra.append(self._stat_fit(st, node))
-        d = self._derive(datas, node, extra_via=extra)
+        d = self._derive(datas, node, extra_via=extra, elementwise=True)
         d.altered = True  # arithmetic on the values (a unit conversion, a ratio)
         if len(datas) == 1:
             d.columns, d.target = datas[0].columns, datas[0].target
