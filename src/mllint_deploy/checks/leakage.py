@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from mllint_deploy.analysis.dataflow import module_flows, uses_packages
-from mllint_deploy.analysis.values import Data, Fit, Obj
+from mllint_deploy.analysis.values import Data, Fit, Obj, name_words
 from mllint_deploy.knowledge import knowledge
 from mllint_deploy.registry import FileCheck, register
 
@@ -21,6 +21,17 @@ def _split_again(fitted: Data, split: Data) -> bool:
     or on the training part, then that same data is split (`X_tr, X_val = split(X_train_scaled)`). The part
     split off later was seen by the fit."""
     return fitted.part in (None, "train") and split.part == fitted.part
+
+
+def _validation_split(d: Data) -> bool:
+    """A validation part of a real split: a splitting call's output, or a slice named as validation data
+    (`x_valid = x_all[mask]`; `cal_clean`, calories, is not a calibration set)."""
+    if d.split is None:
+        return False
+    if d.split.label != "slicing":
+        return True
+    names = [d.name, d.column_of.name if d.column_of is not None else ""]
+    return any(name_words(n) & {"val", "valid", "validation"} for n in names if n)
 
 
 def _is_test(d: Data | None) -> bool:
@@ -110,12 +121,22 @@ class Leakage(FileCheck):
     def _fit_on_test(self, ctx, flow) -> None:
         reported: set[int] = set()
         for fit in flow.fits:
-            if fit.kind == "row_wise" or fit.inner or fit.duplicates or fit.data is None or not _is_test(fit.data) \
-                    or id(fit.node) in reported:
+            if fit.kind == "row_wise" or fit.inner or fit.duplicates or fit.data is None or id(fit.node) in reported:
+                continue
+            # preprocessing refitted on the validation part (a model trained on it may be blending: not this)
+            on_val = fit.data.part == "val" and fit.kind in _ROW_LEARNERS and _validation_split(fit.data)
+            if not (_is_test(fit.data) or on_val):
                 continue
             reported.add(id(fit.node))
-            why = "a test split output" if fit.data.part == "test" else (
+            why = "a test split output" if fit.data.part == "test" else "a validation split output" if on_val else (
                 f"read from '{fit.data.file_name}'" if fit.data.file_name else "named as test data")
+            if on_val:
+                what = "computed on" if fit.kind == "stat" else f"refitted ({fit.method}) on"
+                ctx.report("MLD102", fit.node,
+                           f"{fit.label} is {what} validation data {fit.data.describe()} ({why}): the validation "
+                           "score no longer measures data processed like unseen data. Learn it on the training "
+                           "part and only apply it to the validation part.")
+                continue
             if fit.kind == "stat":
                 ctx.report("MLD102", fit.node,
                            f"{fit.label} is computed on test data {fit.data.describe()} ({why}) and applied to it: "
