@@ -387,3 +387,13 @@ def test_seed_constant_named_as_one_is_used_before_it_is_passed_anywhere(tmp_pat
     assert "test_size=0.2, random_state=RANDOM_SEED)" in imported.read_text(encoding="utf-8")
     assert "test_size=0.2, random_state=SEED_VALUE)" in local.read_text(encoding="utf-8")
     assert "test_size=0.2, random_state=42)" in other.read_text(encoding="utf-8")
+
+
+def test_inference_mode_wrap_keeps_crlf_line_endings(tmp_path, cli):
+    source = (FIX_FIXTURES / "digits_service_autograd.py").read_bytes().replace(b"\n", b"\r\n")
+    target = tmp_path / "svc.py"
+    target.write_bytes(source)
+    cli(str(target), "--fix", "--no-cache")
+    fixed = target.read_bytes()
+    assert b"    with torch.inference_mode():\r\n        scores = net(" in fixed
+    assert b"\n" not in fixed.replace(b"\r\n", b"")

@@ -31,7 +31,8 @@ def _validation_split(d: Data) -> bool:
     if d.split.label != "slicing":
         return True
     names = [d.name, d.column_of.name if d.column_of is not None else ""]
-    return any(name_words(n) & {"val", "valid", "validation"} for n in names if n)
+    sure = knowledge().words["sure_validation"]
+    return any(name_words(n) & sure for n in names if n)
 
 
 def _is_test(d: Data | None) -> bool:

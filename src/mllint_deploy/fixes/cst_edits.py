@@ -116,3 +116,8 @@ def source_of(ctx, node: cst.CSTNode) -> str:
     starts = ctx.shared("fix:line_starts", lambda c: line_starts(c.text))
     rng = ctx.position(node)
     return ctx.text[starts[rng.start.line - 1] + rng.start.column: starts[rng.end.line - 1] + rng.end.column]
+
+
+def torch_alias(ctx) -> str | None:
+    """The name the file imports torch under (`import torch`, `import torch as th`), if any."""
+    return next((name for name, target in ctx.index.aliases.items() if target == "torch"), None)

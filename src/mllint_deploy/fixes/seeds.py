@@ -17,7 +17,9 @@ import libcst as cst
 from mllint_deploy.analysis.calls import argument, has_splat, is_none, keyword, positional
 from mllint_deploy.analysis.names import dotted
 from mllint_deploy.analysis.seeds import is_fixed_seed, randomness_knowledge
-from mllint_deploy.fixes.cst_edits import add_first_positional, add_keyword, call_scopes, insert_after, replace_node
+from mllint_deploy.fixes.cst_edits import (
+    add_first_positional, add_keyword, call_scopes, insert_after, replace_node, torch_alias,
+)
 from mllint_deploy.fixes.model import SAFE, Fix
 
 DEFAULT_SEED = "42"
@@ -132,9 +134,6 @@ def _set_seed(ctx, call: cst.Call, param: str, value: str, existing, what: str) 
     return Fix(SAFE, f"Pass {param}={value} to {what}", (add_keyword(ctx, call, param, value),))
 
 
-def _torch_alias(ctx) -> str | None:
-    return next((name for name, target in ctx.index.aliases.items() if target == "torch"), None)
-
 
 def fix_unseeded_split(ctx, node) -> Fix | None:
     """MLD201: `train_test_split(X, y)` -> `train_test_split(X, y, random_state=42)`."""
@@ -147,7 +146,7 @@ def fix_unseeded_split(ctx, node) -> Fix | None:
     if name in k.split_functions:
         param = k.split_functions[name]
         if param == "generator":
-            torch = _torch_alias(ctx)
+            torch = torch_alias(ctx)
             if torch is None:
                 return None
             return _set_seed(ctx, node, param, f"{torch}.Generator().manual_seed({seed})",

@@ -14,7 +14,7 @@ import libcst as cst
 from mllint_deploy.analysis.handlers import serving_knowledge
 from mllint_deploy.analysis.models import decorated_no_grad, module_models
 from mllint_deploy.analysis.names import dotted
-from mllint_deploy.fixes.cst_edits import node_span, statement_of
+from mllint_deploy.fixes.cst_edits import node_span, statement_of, torch_alias
 from mllint_deploy.fixes.model import SAFE, Edit, Fix
 from mllint_deploy.fixes.text_edits import line_starts
 
@@ -127,7 +127,7 @@ class _MultilineStrings(cst.CSTVisitor):
 
 def _inference_mode_around(ctx, call: cst.Call) -> Edit | None:
     """`logits = model(x)` -> `with torch.inference_mode():` and the statement indented under it."""
-    torch = next((name for name, target in ctx.index.aliases.items() if target == "torch"), None)
+    torch = torch_alias(ctx)
     if torch is None:
         return None
     line, guarded = ctx.shared("fix:call_lines", _call_lines).get(id(call), (None, True))
@@ -143,7 +143,8 @@ def _inference_mode_around(ctx, call: cst.Call) -> Edit | None:
     if first.strip():
         return None  # `if ready: y = model(x)`: the statement does not start its line
     text = ctx.text[starts[start_line - 1] + start_column - 1: starts[end_line - 1] + end_column - 1]
-    newline = "\r\n" if "\r\n" in ctx.text[starts[start_line - 1]:] else "\n"
+    own_line = ctx.text[starts[start_line - 1]: starts[start_line] if start_line < len(starts) else len(ctx.text)]
+    newline = "\r\n" if own_line.endswith("\r\n") else "\n"  # the statement's own line ending
     lines = text.splitlines()
     body = newline.join(["    " + lines[0]] + [("    " + piece) if piece.strip() else piece
                                                    for piece in lines[1:]])
