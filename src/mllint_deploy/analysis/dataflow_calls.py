@@ -395,7 +395,7 @@ class CallTransfer:
                                            loops=tuple(self._loops)))
             if method == "score":
                 score = Score(node=call, on_test=data is not None and self._is_test(data), loops=tuple(self._loops),
-                              model=obj)
+                              model=obj, roots=data.roots if data is not None else frozenset())
                 self.flow.scores.append(score)
                 return score
             if data is None:
@@ -585,7 +585,8 @@ class CallTransfer:
         datas = self._datas(Seq(args[0])) + self._datas(Seq(list(args[1].values())))
         on_test = any(self._is_test(d) for d in datas)
         model = next((d.predictions_of for d in datas if d.predictions_of is not None), None)
-        score = Score(node=call, on_test=on_test, loops=tuple(self._loops), model=model)
+        score = Score(node=call, on_test=on_test, loops=tuple(self._loops), model=model,
+                      roots=frozenset().union(*(d.roots for d in datas)))
         self.flow.scores.append(score)
         return score
 
@@ -743,8 +744,23 @@ class CallTransfer:
             if i is not None and isinstance(arg_for[i], Data):
                 self._cross_val(call, f"{cv.label} ({where})", arg_for[i], None)
         self._replay_serving(call, summary, arg_for, param_of)
+        if summary.flow.fits:
+            self.flow.loop_fits.update(self._loops)  # a helper that fits, called in a loop, fits in that loop
+
+        def replayed_score(v: Score) -> Score:
+            """A score the callee returns, at the call: on the test set when the rows it scored are a
+            test argument (a parameter's own name says nothing once the call says what it gets)."""
+            given = [arg_for[i] for i, roots in enumerate(summary.param_roots)
+                     if v.roots & roots and isinstance(arg_for[i], Data)]
+            on_test = any(self._is_test(d) for d in given) if given else v.on_test
+            score = Score(node=call, on_test=on_test, loops=tuple(self._loops), model=None,
+                          roots=frozenset().union(*(d.roots for d in given)))
+            self.flow.scores.append(score)
+            return score
 
         def translate(v):
+            if isinstance(v, Score):
+                return replayed_score(v)
             if isinstance(v, Seq):
                 return Seq([translate(i) for i in v.items])
             if isinstance(v, SplitOutputs):

@@ -119,6 +119,7 @@ class Score:
     on_test: bool
     loops: tuple[int, ...]
     model: "Obj | None" = None  # the model scored (`model.score(...)`, a metric of `model.predict(...)`)
+    roots: frozenset[int] = frozenset()  # the rows scored (a summary maps them to the caller's arguments)
 
 
 @dataclass(eq=False)
