@@ -38,6 +38,7 @@ from mllint_deploy.analysis.handlers import (
 )
 from mllint_deploy.analysis.models import module_models
 from mllint_deploy.analysis.names import ModuleIndex, ScopeInfo, dotted
+from mllint_deploy.analysis.objective_search import ObjectiveSearch
 from mllint_deploy.analysis.project_sources import project_sources
 from mllint_deploy.analysis.requests import (
     NOT_HANDLED,
@@ -66,7 +67,7 @@ from mllint_deploy.analysis.values import (
 from mllint_deploy.analysis.walk import OrderedWalk
 
 
-class ScopeWalker(CallTransfer, RequestTransfer, OrderedWalk):
+class ScopeWalker(CallTransfer, ObjectiveSearch, RequestTransfer, OrderedWalk):
     """Walks one scope's statements in order and builds its `Flow`."""
 
     def __init__(self, idx: ModuleIndex, scope: ScopeInfo, book: SummaryBook | None = None):
@@ -697,6 +698,8 @@ class ScopeWalker(CallTransfer, RequestTransfer, OrderedWalk):
 
     def _e_UnaryOperation(self, expr):
         v = self._eval(expr.expression)
+        if isinstance(v, Score):
+            return v  # `-accuracy`: the same score, minimised
         return self._derive([v], expr) if isinstance(v, Data) else None
 
     def _e_Comparison(self, expr: cst.Comparison):
@@ -773,7 +776,10 @@ def analyse_function(idx: ModuleIndex, fn: cst.FunctionDef, book: SummaryBook | 
         roots.append(d.roots)
     body = fn.body.body if isinstance(fn.body, cst.IndentedBlock) else [fn.body]
     flow = walker.walk(body)
-    return flow, FunctionSummary(fn, scope.params, flow, roots, module=walker.book)
+    free = {n: v.roots for n, v in walker.env.items()
+            if isinstance(v, Data) and v.origin == "unknown" and "." not in n and n not in scope.assigned
+            and n not in params}
+    return flow, FunctionSummary(fn, scope.params, flow, roots, module=walker.book, free=free)
 
 
 def _annotation_name(fn: cst.FunctionDef, param: str) -> str:

@@ -47,6 +47,7 @@ class CallTransfer:
         value = self._call(call, qn)
         args = self._last_args
         self._after_call(call, qn, args)
+        self._objective_search(call, qn)
         return self._carry_input(value, call, args)
 
     def _call(self, call: cst.Call, qn: str | None):
@@ -752,6 +753,10 @@ class CallTransfer:
             test argument (a parameter's own name says nothing once the call says what it gets)."""
             given = [arg_for[i] for i, roots in enumerate(summary.param_roots)
                      if v.roots & roots and isinstance(arg_for[i], Data)]
+            if not given and summary.module is self.book and self.scope is self.idx.module_scope:
+                # rows the callee read from module globals: what those names hold here
+                given = [self.env[n] for n, roots in summary.free.items()
+                         if v.roots & roots and isinstance(self.env.get(n), Data)]
             on_test = any(self._is_test(d) for d in given) if given else v.on_test
             score = Score(node=call, on_test=on_test, loops=tuple(self._loops), model=None,
                           roots=frozenset().union(*(d.roots for d in given)))
@@ -761,6 +766,8 @@ class CallTransfer:
         def translate(v):
             if isinstance(v, Score):
                 return replayed_score(v)
+            if isinstance(v, ScoreList):  # `return {"loss": -acc, "status": STATUS_OK}`
+                return ScoreList([replayed_score(s) for s in v.scores])
             if isinstance(v, Seq):
                 return Seq([translate(i) for i in v.items])
             if isinstance(v, SplitOutputs):

@@ -52,6 +52,7 @@ class Knowledge:
         self.test_words = k.words["test"]
         self.validation_words = k.words["validation"]
         self.apply_methods = k.method_names("apply")
+        self.objective_methods = k.method_names("objective_search")
         self.metric_prefixes = k.prefixes["metrics"]
         self.ml_roots = frozenset({q.split(".")[0] for q in self.kind_of} | {"sklearn", "xgboost", "lightgbm",
                                   "catboost", "keras", "tensorflow", "torch", "imblearn"})
@@ -75,8 +76,9 @@ class FunctionSummary:
     summary book of the module that defines it)."""
 
     def __init__(self, node: cst.FunctionDef, params: list[str], flow: Flow, param_roots: list[frozenset[int]],
-                 module=None):
+                 module=None, free: dict[str, frozenset[int]] | None = None):
         self.node = node
+        self.free = free or {}  # module globals the function reads as data, with the rows they stand for
         self.params = params
         self.flow = flow
         self.param_roots = param_roots

@@ -210,6 +210,7 @@ class Selection:
 
     node: cst.CSTNode
     scores: list[Score]
+    search: str | None = None  # the objective search that compares them (`optimize()`, `fmin()`)
 
 
 @dataclass(frozen=True)

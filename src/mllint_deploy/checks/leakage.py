@@ -194,6 +194,13 @@ class Leakage(FileCheck):
                 if not set(score.loops) & flow.loop_fits:
                     continue
                 reported.add(id(score.node))
+                if sel.search is not None:
+                    ctx.report("MLD104", score.node,
+                               f"{sel.search} calls the objective once per trial and keeps the best, and the "
+                               "objective refits the model and scores it on the test set: the hyperparameters are "
+                               "tuned to the test set and its score is optimistic. Score trials with "
+                               "cross-validation or a validation split, then score the winner once on the test set.")
+                    continue
                 ctx.report("MLD104", score.node,
                            f"a test-set score is used to pick the best model (line {ctx.line_of(sel.node)}): the "
                            "chosen model is tuned to the test set and its score is optimistic. Select with "

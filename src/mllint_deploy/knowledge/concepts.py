@@ -48,6 +48,7 @@ class Concept:
     handle: bool = False  # the path argument is an open file
     unpickles: bool = False  # loading runs code stored in the artifact
     data: Arg | None = None  # training functions: the training data
+    objective: Arg | None = None  # objective searches: the function called once per trial
     builds: str | None = None  # array | frame | series
     keeps_columns: bool = False  # wrappers whose result has the argument's rows and columns
     input: str | None = None  # encoders and scalers: categorical | numeric input columns
@@ -89,7 +90,7 @@ def _concept(qualname: str, raw: dict, where: str) -> Concept:
         for key, value in raw.items():
             if key == "role":
                 continue
-            if key in ("path", "object", "data", "seed_arg"):
+            if key in ("path", "object", "data", "seed_arg", "objective"):
                 value = _arg(value)
             elif key in ("seeds", "serves"):
                 value = tuple(value or ())
