@@ -19,7 +19,7 @@ from mllint_deploy.analysis.calls import (
 from mllint_deploy.analysis.modulefacts import call_qualname
 from mllint_deploy.analysis.names import dotted
 from mllint_deploy.analysis.seeds import is_fixed_seed, randomness_knowledge
-from mllint_deploy.analysis.shown_only import importable, only_displayed
+from mllint_deploy.analysis.shown_only import importable, learns_nothing, only_displayed
 
 
 def spelled(call: cst.Call) -> str:
@@ -114,6 +114,19 @@ def _class_of(expr, idx, scope, module, local_names, self_attrs):
 
 
 
+def _ensemble_members(idx, ensembles) -> set[int]:
+    """The estimators built as arguments of an ensemble that seeds its members from its own seed
+    (`BaggingClassifier(DecisionTreeClassifier(), random_state=0)`): the ensemble's seed is theirs, and an
+    unseeded ensemble is reported itself."""
+    out: set[int] = set()
+    for call, scope in idx.calls:
+        if idx.call_name(call, scope) in ensembles:
+            for arg in (positional(call, 0), keyword(call, "estimator"), keyword(call, "base_estimator")):
+                if isinstance(arg, cst.Call):
+                    out.add(id(arg))
+    return out
+
+
 def collect_randomness_facts(ctx) -> RandomnessFacts:
     """The randomness facts of one file, for the project pass."""
     k = randomness_knowledge()
@@ -132,6 +145,7 @@ def collect_randomness_facts(ctx) -> RandomnessFacts:
     restored = {call.func.value.value for call, _ in idx.calls
                 if isinstance(call.func, cst.Attribute) and call.func.attr.value in ("load_model", "load")
                 and isinstance(call.func.value, cst.Name)}
+    members = _ensemble_members(idx, k.member_seeding)
     for call, scope in idx.calls:
         name = idx.call_name(call, scope)
         if name is None:
@@ -151,7 +165,7 @@ def collect_randomness_facts(ctx) -> RandomnessFacts:
                 if kind == "draw" and only_displayed(call, idx, scope, importable(ctx)):
                     continue  # `plt.imshow(random.choice(images))`: changes a picture, not a result
                 facts.draws[rng] = (ctx.span(call), spelled(call), kind)
-        elif name in estimators:
+        elif name in estimators and id(call) not in members:
             param = estimators[name]
             names = (param, *aliases.get(param, []))
             seed = next((keyword(call, p) for p in names if keyword(call, p) is not None), None)
@@ -192,6 +206,8 @@ def collect_randomness_facts(ctx) -> RandomnessFacts:
         rngs = _getitem_draws(ctx, entry, methods, draws)
         if rngs:
             facts.datasets[f"{module}.{cls.name.value}" if module else cls.name.value] = rngs
+    if facts.draws and learns_nothing(ctx):
+        facts.draws.clear()  # nothing here trains, splits or scores: the draws only change what is shown
     facts.loaders = [(pos, _class_of(ds, idx, scope, module, local_names, self_attrs)
                       if ds is not None else None, what)
                      for pos, (ds, scope), what in facts.loaders]

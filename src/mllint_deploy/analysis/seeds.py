@@ -27,6 +27,7 @@ class RandomnessKnowledge:
                                     if names[q].shuffles in ("always", "when-shuffle-true")}
         self.stochastic_estimators = {q: c.seed for q, c in names.items()
                                       if c.seed and not c.is_("split") and not c.fixed_default_seed}
+        self.member_seeding = frozenset(q for q, c in names.items() if c.seeds_members)
         self.seed_parameter_aliases = dict(k.keywords.get("seed_aliases") or {})
         self.generators = {q: names[q] for q in k.having("generator")}
         self.sampling_methods = k.method_names("sample")

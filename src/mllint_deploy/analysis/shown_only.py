@@ -332,14 +332,28 @@ def _carries_state(units: list[_Unit], idx) -> bool:
     """Whether a loop updates a value from what an earlier step of the same loop read: `w -= lr * grad`,
     `nearest = dist(points, centroids); centroids[j] = ...` (hand-written training)."""
     read_in: dict[int, set[str]] = {}
+    bound_in: dict[int, set[str]] = {}
     for unit in units:
         if unit.loop is None:
             continue
         seen = read_in.setdefault(id(unit.loop), set())
-        if _updates_itself(unit, idx) or _bound_bases(unit) & seen:
+        bound = bound_in.setdefault(id(unit.loop), set())
+        if _bound_bases(unit) & seen or _updates_itself(unit, idx) and not _accumulates(unit, idx, bound):
             return True
         seen |= _reads(unit, idx)
+        if unit.kind == "bind":
+            bound |= _bound_bases(unit)
     return False
+
+
+def _accumulates(unit: _Unit, idx, bound: set[str]) -> bool:
+    """`total += v`, `count += 1`: a sum or a counter over the loop's items, which reads neither itself nor a
+    value an earlier step of the loop computed (`w -= lr * grad` does)."""
+    if not isinstance(unit.node, cst.AugAssign):
+        return False
+    reads = _Reads(idx)
+    unit.parts[0].visit(reads)
+    return not reads.names & (bound | _bound_bases(unit))
 
 
 def _bound_bases(unit: _Unit) -> set[str]:
@@ -369,6 +383,25 @@ def _updates_itself(unit: _Unit, idx) -> bool:
     reads = _Reads(idx)
     unit.parts[0].visit(reads)
     return any(isinstance(t, cst.Name) and t.value in reads.names for t in unit.targets)
+
+
+def learns_nothing(ctx) -> bool:
+    """A notebook or script in which nothing learns, trains, splits, scores, saves or writes data out (a numpy
+    tutorial, a plot, a profiling or tracing demo): its draws change what is shown, never a result. A module
+    others may import is not judged by itself."""
+    if importable(ctx):
+        return False
+    idx = ctx.index
+    writes = knowledge().method_names("write_data")
+    judges: dict[int, _Judge] = {}
+    for call, scope in idx.calls:
+        if isinstance(call.func, cst.Attribute) and call.func.attr.value in writes:
+            return False  # a synthetic dataset drawn and written out is a result
+        judge = judges.setdefault(id(scope), _Judge(idx, scope))
+        if judge.consumes(call):
+            return False
+    bodies = [ctx.module.body] + [fn.body.body for fn, _ in idx.functions if isinstance(fn.body, cst.IndentedBlock)]
+    return not any(_carries_state(_units(body), idx) for body in bodies)
 
 
 def importable(ctx) -> bool:

@@ -36,6 +36,7 @@ class Concept:
     roles: frozenset[str]
     seed: str | None = None  # the seed parameter (estimators, split functions, splitters)
     fixed_default_seed: bool = False  # left unset, the library uses a fixed seed: runs repeat
+    seeds_members: bool = False  # ensembles that seed the estimators they are given from their own seed
     shuffles: str | None = None  # splitters: always | never | when-shuffle-true
     arrays: bool = False  # split functions: every positional argument is an array split alike (`*arrays`)
     samples: str | None = None  # resamplers: over | under | combined
