@@ -13,6 +13,7 @@ this repository.
 from __future__ import annotations
 
 import argparse
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -58,6 +59,7 @@ def main() -> int:
     parser.add_argument("--corpus", type=Path, required=True)
     parser.add_argument("--git-dir", help="template of an existing git directory per repository")
     args = parser.parse_args()
+    failed = []
     for set_path in args.sets:
         for repo in load_set(set_path).repos:
             dest = args.corpus / repo.folder
@@ -65,17 +67,26 @@ def main() -> int:
                 continue
             owner, name = repo.name.split("/")
             with tempfile.TemporaryDirectory() as tmp:
-                if args.git_dir:
-                    git_dir = Path(args.git_dir.format(owner=owner, name=name))
-                    if (git_dir / ".git").is_dir():  # a clone with a work tree, not a bare repository
-                        git_dir = git_dir / ".git"
-                else:
-                    git("clone", "--bare", "--filter=blob:none", "--quiet",
-                        f"https://github.com/{repo.name}.git", tmp)
-                    git_dir = Path(tmp)
-                n = extract(git_dir, repo.commit, dest)
+                try:
+                    if args.git_dir:
+                        git_dir = Path(args.git_dir.format(owner=owner, name=name))
+                        if (git_dir / ".git").is_dir():  # a clone with a work tree, not a bare repository
+                            git_dir = git_dir / ".git"
+                    else:
+                        git("clone", "--bare", "--filter=blob:none", "--quiet",
+                            f"https://github.com/{repo.name}.git", tmp)
+                        git_dir = Path(tmp)
+                    n = extract(git_dir, repo.commit, dest)
+                except subprocess.CalledProcessError as err:
+                    failed.append(repo.name)
+                    shutil.rmtree(dest, ignore_errors=True)
+                    print(f"{repo.name}@{repo.commit[:10]}: not extracted ({err.stderr.decode().strip() or err})",
+                          file=sys.stderr)
+                    continue
             print(f"{repo.name}@{repo.commit[:10]}: {n} files")
-    return 0
+    if failed:
+        print(f"{len(failed)} repositories not extracted: {', '.join(failed)}", file=sys.stderr)
+    return 1 if failed else 0
 
 
 if __name__ == "__main__":

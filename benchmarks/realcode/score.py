@@ -33,12 +33,15 @@ def lint(exe: str, folder: Path, codes: tuple[str, ...]) -> list[dict]:
     return json.loads(proc.stdout)
 
 
-def score_set(lset: LabelSet, corpus: Path, exe: str) -> dict:
+def score_set(lset: LabelSet, corpus: Path, exe: str, skip_missing: bool = False) -> dict:
     per_code: dict[str, Counter] = defaultdict(Counter)
     rows: list[tuple[str, ...]] = []
     for repo in lset.repos:
         folder = corpus / repo.folder
         if not folder.is_dir():
+            if skip_missing:
+                print(f"{lset.name}: {repo.name} is not extracted; its labels are left out", file=sys.stderr)
+                continue
             sys.exit(f"{folder} is missing: run prepare.py for {lset.name} first")
         by_path: dict[str, list[dict]] = defaultdict(list)
         for f in lint(exe, folder, lset.codes):
@@ -108,12 +111,14 @@ def main() -> int:
     parser.add_argument("--corpus", type=Path, required=True)
     parser.add_argument("--exe", default=shutil.which("mllint-deploy")
                         or str(Path(sys.executable).with_name("mllint-deploy")))
+    parser.add_argument("--skip-missing", action="store_true",
+                        help="leave out repositories that are not extracted (a snapshot that cannot be had)")
     parser.add_argument("--show", action="store_true", help="list misses, wrong and unjudged findings")
     parser.add_argument("--json", type=Path, help="write the figures as JSON")
     args = parser.parse_args()
     results = []
     for set_path in args.sets:
-        result = score_set(load_set(set_path), args.corpus, args.exe)
+        result = score_set(load_set(set_path), args.corpus, args.exe, args.skip_missing)
         results.append(result)
         print(table(result))
         if args.show:
