@@ -88,6 +88,8 @@ class ScopeWalker(CallTransfer, ObjectiveSearch, RequestTransfer, OrderedWalk):
         self._cached = False
         self._lazy = 0
         self._loop_names: list[tuple[int, set[str]]] = []  # the enclosing loops and the names they bind
+        self._dict_items: dict[int, dict[str, object]] = {}  # id of a dict literal -> its keyed values
+        self.keyword_dicts: dict[str, dict[str, object]] = {}  # `fit_params = {...}` read by `f(**fit_params)`
 
     # ------------------------------------------------------------------ helpers
     def _next(self) -> int:
@@ -303,6 +305,11 @@ class ScopeWalker(CallTransfer, ObjectiveSearch, RequestTransfer, OrderedWalk):
     def _bind(self, target, value, value_node) -> None:
         if isinstance(target, cst.Name):
             self._bind_name(target.value, value)
+            items = self._dict_items.get(id(value_node)) if value_node is not None else None
+            if items is not None:
+                self.keyword_dicts[target.value] = dict(items)
+            else:
+                self.keyword_dicts.pop(target.value, None)
         elif isinstance(target, (cst.Tuple, cst.List)):
             elements = [el.value for el in target.elements]
             items = self._unpack(value, elements)
@@ -375,6 +382,11 @@ class ScopeWalker(CallTransfer, ObjectiveSearch, RequestTransfer, OrderedWalk):
 
     def _assign_item(self, target: cst.Subscript, value) -> None:
         self._assign_item_values(target, value)
+        keyed = self.keyword_dicts.get(target.value.value) if isinstance(target.value, cst.Name) else None
+        if keyed is not None:
+            key = self._subscript_strings(target)
+            if key and len(key) == 1:
+                keyed[key[0]] = value  # `fit_params["eval_set"] = [(X_test, y_test)]`
         base = self.env.get(target.value.value) if isinstance(target.value, cst.Name) else None
         if isinstance(base, Data) and any(d.altered for d in self._datas(value)):
             base.altered = True  # `df["x"] = np.log1p(df["x"])`: the frame now holds transformed values
@@ -653,10 +665,20 @@ class ScopeWalker(CallTransfer, ObjectiveSearch, RequestTransfer, OrderedWalk):
 
     def _e_Dict(self, expr: cst.Dict):
         items = []
+        keyed: dict[str, object] | None = {}
         for el in expr.elements:
             if isinstance(el, cst.DictElement):
                 self._eval(el.key)
                 items.append(self._eval(el.value))
+                key = string_value(el.key)
+                if key is not None and keyed is not None:
+                    keyed[key] = items[-1]
+                else:
+                    keyed = None
+            else:
+                keyed = None
+        if keyed:
+            self._dict_items[id(expr)] = keyed
         scores = [i for i in items if isinstance(i, Score)]
         if scores:
             return ScoreList(scores)

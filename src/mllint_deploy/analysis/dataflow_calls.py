@@ -82,6 +82,9 @@ class CallTransfer:
                 kw[a.keyword.value] = v
             elif not a.star:
                 pos.append(v)
+            elif a.star == "**" and isinstance(a.value, cst.Name) and a.value.value in self.keyword_dicts:
+                for key, value in self.keyword_dicts[a.value.value].items():
+                    kw.setdefault(key, value)  # `fit(X, y, **fit_params)` with a dict the scope wrote out
             elif v is not None:  # `f(*rows)`, `Model(**payload)`: still what the call is given
                 kw[f"*{len(kw)}"] = v
         self._last_args = (pos, kw)

@@ -96,7 +96,9 @@ class Leakage(FileCheck):
         splits += [(fs.index, fs.node, f"{fs.splitter.label}.split", [fs.data], None)
                    for fs in flow.fold_splits if fs.data is not None]
         for index, node, label, inputs, summary_call in splits:
-            for data in inputs[:1]:  # the features; a shifted or encoded target (`y - y.min()`) is harmless
+            # the features: every array but the last (`train_test_split(x_a, x_b, y)` feeds a two-input model);
+            # a shifted or encoded target (`y - y.min()`) is harmless
+            for data in inputs[:max(1, len(inputs) - 1)]:
                 for fit in data.via:
                     if (fit.kind in _ROW_LEARNERS and fit.index < index and fit.data is not None
                             and (_all_rows(fit.data) or fit.duplicates or _split_again(fit.data, data))
