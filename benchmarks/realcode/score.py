@@ -48,6 +48,7 @@ def score_set(lset: LabelSet, corpus: Path, exe: str, skip_missing: bool = False
             by_path[Path(f["path"]).as_posix().removeprefix("./")].append(f)
         for lf in repo.files:
             found = set()
+            seen: set[int] = set()
             for f in sorted(by_path.get(lf.path, ()), key=lambda f: (f.get("cell") or 0, f["line"])):
                 code, cell, line = f["code"], f.get("cell"), f["line"]
                 if not lset.scores(code):
@@ -59,6 +60,8 @@ def score_set(lset: LabelSet, corpus: Path, exe: str, skip_missing: bool = False
                     per_code[code]["right"] += 1
                     continue
                 judged = next((j for j in lf.judged if j.matches(code, cell, line)), None)
+                if judged is not None:
+                    seen.add(id(judged))
                 if judged is None:
                     per_code[code]["unjudged"] += 1
                     rows.append(("unjudged", code, where, f["message"][:160]))
@@ -67,6 +70,10 @@ def score_set(lset: LabelSet, corpus: Path, exe: str, skip_missing: bool = False
                     rows.append(("wrong", code, where, judged.why))
                 else:
                     per_code[code]["right"] += 1
+            for j in lf.judged:  # a finding judged right that is no longer reported: shown, not scored
+                if j.verdict == "right" and id(j) not in seen and lset.scores(j.code):
+                    where = f"{repo.name}/{lf.path}:" + (f"cell {j.cell}:" if j.cell else "") + f"{j.line}"
+                    rows.append(("gone", j.code, where, j.why))
             for issue in lf.issues:
                 if not lset.scores(issue.code):
                     continue
@@ -113,7 +120,7 @@ def main() -> int:
                         or str(Path(sys.executable).with_name("mllint-deploy")))
     parser.add_argument("--skip-missing", action="store_true",
                         help="leave out repositories that are not extracted (a snapshot that cannot be had)")
-    parser.add_argument("--show", action="store_true", help="list misses, wrong and unjudged findings")
+    parser.add_argument("--show", action="store_true", help="list misses, wrong and unjudged findings, and findings judged right that are gone")
     parser.add_argument("--json", type=Path, help="write the figures as JSON")
     args = parser.parse_args()
     results = []

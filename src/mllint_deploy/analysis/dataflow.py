@@ -487,7 +487,8 @@ class ScopeWalker(CallTransfer, ObjectiveSearch, RequestTransfer, OrderedWalk):
         X_test.iloc[i])`: a split part or fitted output in, the same rows out. Other comprehensions are not
         evaluated: their names are the comprehension's own."""
         names = names_in(expr)
-        if not any(self._split_or_fitted(n) for n in names) and (not self.book.tracks_input or not any(
+        if not any(self._split_or_fitted(n) or self._parameter(n) for n in names) and (
+                not self.book.tracks_input or not any(
                 (isinstance(self.env.get(n), Data) and self.env[n].client is not None) or self._names_request(n)
                 for n in names)):
             return None
@@ -503,13 +504,30 @@ class ScopeWalker(CallTransfer, ObjectiveSearch, RequestTransfer, OrderedWalk):
             values.append(self._eval(e))
         self.env = saved
         found = [v for v in values if v is not None]
+        rows = self._parameter_rows(values[-1], expr)
+        if rows is not None and (rows.raw is None or isinstance(rows.raw, ParamSource)):
+            return rows
         return self._value_of_builtin("", (found, {})) or self._rows_through(found, expr)
+
+    def _parameter_rows(self, element, node) -> Data | None:
+        """`[values[i:i + n] for i in range(...)]` in a helper: windows of the parameter's rows, so the
+        parameter reaches what the helper returns."""
+        params = frozenset().union(*(d.roots for n in self.scope.params if isinstance(d := self.env.get(n), Data)
+                                     and d.origin == "param"))
+        datas = [d for d in self._datas(Seq([element])) if d.roots & params]
+        return self._derive(datas, node, keep_columns=False) if datas else None
 
     def _rows_through(self, values, node) -> Data | None:
         """`str(x)`, `' '.join(...)`, `[str(x) for x in X_test.iloc[i]]`: the text of rows is still those rows,
         for the facets the leakage rules follow (split part, a test file, fitted steps)."""
         datas = [v for v in self._datas(Seq(list(values))) if v.part is not None or v.via or v.test_hint]
         return self._derive(datas, node, keep_columns=False) if datas else None
+
+    def _parameter(self, name: str) -> bool:
+        """Whether a name holds a parameter's placeholder rows (`[values[i:i + n] for i in ...]` in a helper
+        returns rows of its argument)."""
+        d = self.env.get(name)
+        return isinstance(d, Data) and d.origin == "param" and name in self.scope.params
 
     def _split_or_fitted(self, name: str) -> bool:
         """Whether a name holds rows whose split part, test file or fitted steps the leakage rules follow."""
@@ -713,7 +731,7 @@ class ScopeWalker(CallTransfer, ObjectiveSearch, RequestTransfer, OrderedWalk):
         return d
 
     def _stat_fit(self, st: Stat, node) -> Fit:
-        fit = Fit(index=self._next(), node=st.node, label=f"the column {st.label}", kind="stat", method=st.label,
+        fit = Fit(index=self._next(), node=st.node, label=st.label if st.label.startswith("the ") else f"the column {st.label}", kind="stat", method=st.label,
                   data=st.data, target=None, obj=None, loops=tuple(self._loops))
         self.flow.fits.append(fit)
         return fit

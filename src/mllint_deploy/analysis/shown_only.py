@@ -18,7 +18,7 @@ from mllint_deploy.sources.notebook import SUFFIX as NOTEBOOK_SUFFIX
 
 # concept roles whose calls consume data for training, splitting or evaluation
 _ML_ROLES = frozenset({
-    "transformer", "estimator", "wrapper", "selector", "resampler", "splitter", "search", "cross_validation",
+    "transformer", "estimator", "selector", "resampler", "splitter", "search", "cross_validation",
     "fitting_function", "pipeline", "split", "vectorizer", "train_function", "resampling_function",
     "data_loader", "persister", "label_encoder"})
 # methods that learn from, train on, score or save what they are given; a prediction made from a draw is
@@ -338,7 +338,7 @@ def _carries_state(units: list[_Unit], idx) -> bool:
             continue
         seen = read_in.setdefault(id(unit.loop), set())
         bound = bound_in.setdefault(id(unit.loop), set())
-        if _bound_bases(unit) & seen or _updates_itself(unit, idx) and not _accumulates(unit, idx, bound):
+        if not _accumulates(unit, idx, bound) and (_bound_bases(unit) & seen or _updates_itself(unit, idx)):
             return True
         seen |= _reads(unit, idx)
         if unit.kind == "bind":
@@ -385,23 +385,51 @@ def _updates_itself(unit: _Unit, idx) -> bool:
     return any(isinstance(t, cst.Name) and t.value in reads.names for t in unit.targets)
 
 
-def learns_nothing(ctx) -> bool:
-    """A notebook or script in which nothing learns, trains, splits, scores, saves or writes data out (a numpy
-    tutorial, a plot, a profiling or tracing demo): its draws change what is shown, never a result. A module
-    others may import is not judged by itself."""
+def learns_nothing(ctx, draws: set[int]) -> bool:
+    """A notebook or script in which nothing learns, trains, splits, scores, saves or writes drawn data out (a
+    numpy tutorial, a plot, a profiling or tracing demo): its draws change what is shown, never a result. A
+    module others may import is not judged by itself. `draws` holds the ids of the calls that draw; a download
+    written to disk is not drawn data, a synthetic dataset written out is a result."""
     if importable(ctx):
         return False
     idx = ctx.index
     writes = knowledge().method_names("write_data")
     judges: dict[int, _Judge] = {}
+    bodies = [ctx.module.body] + [fn.body.body for fn, _ in idx.functions if isinstance(fn.body, cst.IndentedBlock)]
+    drawn: set[str] | None = None
     for call, scope in idx.calls:
         if isinstance(call.func, cst.Attribute) and call.func.attr.value in writes:
-            return False  # a synthetic dataset drawn and written out is a result
+            if drawn is None:
+                drawn = set().union(*(_drawn_names(_units(body), idx, draws) for body in bodies))
+            reads = _Reads(idx)
+            call.visit(reads)
+            if reads.names & drawn or any(id(c) in draws for c in _calls(call)):
+                return False
         judge = judges.setdefault(id(scope), _Judge(idx, scope))
         if judge.consumes(call):
             return False
-    bodies = [ctx.module.body] + [fn.body.body for fn, _ in idx.functions if isinstance(fn.body, cst.IndentedBlock)]
     return not any(_carries_state(_units(body), idx) for body in bodies)
+
+
+def _drawn_names(units: list[_Unit], idx, draws: set[int]) -> set[str]:
+    """The names a scope binds from a draw, directly or through other names bound from one."""
+    names: set[str] = set()
+    changed = True
+    while changed:
+        changed = False
+        for unit in units:
+            if unit.kind not in ("bind", "for"):
+                continue
+            reads = _Reads(idx)
+            for part in unit.parts:
+                part.visit(reads)
+            if not (reads.names & names or any(id(c) in draws for p in unit.parts for c in _calls(p))):
+                continue
+            before = len(names)
+            for target in unit.targets:
+                _bind(target, names)
+            changed |= len(names) != before
+    return names
 
 
 def importable(ctx) -> bool:

@@ -55,6 +55,7 @@ class Data:
     client: cst.CSTNode | None = None  # request input, validated or not (still the client's choice)
     altered: bool = False  # its values went through a value transformation (str.lower, a mapping, log ...)
     derived: tuple = ()  # ((new column, the one column it was computed from), ...): `df["log_y"] = np.log(df["y"])`
+    lookup: "Stat | None" = None  # per-group statistics of another data set (`df.groupby("job")["y"].mean()`)
     grouped: bool = False  # a `groupby` view  # a rolling/expanding/grouped view: its statistics are per row, not per column
 
     def describe(self) -> str:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from mllint_deploy.analysis.dataflow import module_flows, uses_packages
 from mllint_deploy.analysis.values import Data, Fit, Obj, name_words
 from mllint_deploy.knowledge import knowledge
@@ -33,6 +35,24 @@ def _validation_split(d: Data) -> bool:
     names = [d.name, d.column_of.name if d.column_of is not None else ""]
     sure = knowledge().words["sure_validation"]
     return any(name_words(n) & sure for n in names if n)
+
+
+def _feature_inputs(inputs: list[Data]) -> list[Data]:
+    """The feature arrays of a split: all but those named as labels (`train_test_split(y, x_a, x_b)`), or,
+    when no name says, all but the last (`train_test_split(x_a, x_b, target)` feeds a two-input model)."""
+    if len(inputs) < 2:
+        return inputs
+    words = knowledge().words["target"]
+    labels = [d for d in inputs if d.name and _first_word(d.name) in words]
+    if labels and len(labels) < len(inputs):
+        return [d for d in inputs if d not in labels]
+    return inputs[:-1]
+
+
+def _first_word(name: str) -> str:
+    """`y_all` -> y, `yTrain` -> y, `Target` -> target."""
+    found = re.match(r"_*([A-Za-z][a-z]*|[A-Z]+)", name)
+    return found.group(1).lower() if found else ""
 
 
 def _is_test(d: Data | None) -> bool:
@@ -96,9 +116,8 @@ class Leakage(FileCheck):
         splits += [(fs.index, fs.node, f"{fs.splitter.label}.split", [fs.data], None)
                    for fs in flow.fold_splits if fs.data is not None]
         for index, node, label, inputs, summary_call in splits:
-            # the features: every array but the last (`train_test_split(x_a, x_b, y)` feeds a two-input model);
             # a shifted or encoded target (`y - y.min()`) is harmless
-            for data in inputs[:max(1, len(inputs) - 1)]:
+            for data in _feature_inputs(inputs):
                 for fit in data.via:
                     if (fit.kind in _ROW_LEARNERS and fit.index < index and fit.data is not None
                             and (_all_rows(fit.data) or fit.duplicates or _split_again(fit.data, data))
