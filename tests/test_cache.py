@@ -104,7 +104,8 @@ def test_a_changed_helper_module_misses_for_the_files_that_use_it(project, cli, 
         "from sklearn.preprocessing import StandardScaler\n\n\ndef prep(X):\n    return X\n", encoding="utf-8")
     (project / "notebook.py").write_text(
         "import numpy as np\nfrom sklearn.model_selection import train_test_split\n\nfrom helpers import prep\n\n"
-        "X = prep(np.load('x.npy'))\nX_tr, X_te = train_test_split(X, random_state=0)\n", encoding="utf-8")
+        "X = prep(np.load('x.npy'))\nX_tr, X_te = train_test_split(X, random_state=0)\nprint(X_tr.mean(), X_te.mean())\n",
+        encoding="utf-8")
     first = cli(".", "--jobs", "1", "--select", "MLD101")
     assert "notebook.py" not in first[1]
     lint_calls.clear()

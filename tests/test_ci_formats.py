@@ -171,7 +171,7 @@ def _many_findings(tmp_path, n_errors: int, n_warnings: int):
         lines.append(f"a{i}, b{i} = train_test_split(np.arange(10))")
     for i in range(n_errors):
         lines += [f"X{i} = StandardScaler().fit_transform(np.load('x{i}.npy'))",
-                  f"tr{i}, te{i} = train_test_split(X{i}, random_state=0)"]
+                  f"tr{i}, te{i} = train_test_split(X{i}, random_state=0)", f"print(tr{i}.mean(), te{i}.mean())"]
     (tmp_path / "many.py").write_text("\n".join(lines) + "\n", encoding="utf-8")
 
 

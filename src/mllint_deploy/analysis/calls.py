@@ -1,4 +1,4 @@
-"""Small helpers for reading a call's arguments."""
+"""Small helpers for reading a call's arguments and a function's returns."""
 
 from __future__ import annotations
 
@@ -72,3 +72,22 @@ def int_value(expr: cst.BaseExpression | None) -> int | None:
         except ValueError:
             return None
     return None
+
+
+def returns_of(fn: cst.FunctionDef) -> list[cst.Return]:
+    """The `return` statements of `fn` itself (not of functions or classes nested in it)."""
+    found: list[cst.Return] = []
+
+    class _Collect(cst.CSTVisitor):
+        def visit_FunctionDef(self, node: cst.FunctionDef) -> bool:
+            return node is fn
+
+        def visit_ClassDef(self, node: cst.ClassDef) -> bool:
+            return False
+
+        def visit_Return(self, node: cst.Return) -> None:
+            if node.value is not None:
+                found.append(node)
+
+    fn.visit(_Collect())
+    return found

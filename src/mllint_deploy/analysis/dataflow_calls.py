@@ -8,7 +8,7 @@ from dataclasses import replace
 
 import libcst as cst
 
-from mllint_deploy.analysis.calls import is_false, keyword, positional, string_value
+from mllint_deploy.analysis.calls import is_false, keyword, positional, returns_of, string_value
 from mllint_deploy.analysis.names import dotted
 from mllint_deploy.analysis.requests import NOT_HANDLED, names_in, real_input, tainted
 from mllint_deploy.analysis.values import (
@@ -462,7 +462,7 @@ class CallTransfer:
             return None
         inplace = truthy(keyword(call, "inplace"))
         stats = [v for v in (list(args[0]) + list(args[1].values())) if isinstance(v, Stat)]
-        if method in ("map", "replace"):  # `df["job"].map(job_rate)`: each row gets its group's statistic
+        if method in ("map", "replace", "fillna"):  # `df["job"].map(job_rate)`: each row gets its group's statistic
             stats += [d.lookup for d in self._datas(Seq(list(args[0]))) if d.lookup is not None]
         stat_fits = [self._stat_fit(st, call) for st in stats if st.data.roots & recv.roots]
         if method == "assign":  # `df.assign(Age=df.Age.fillna(df.Age.median()))`: the new columns' fitted steps
@@ -649,7 +649,30 @@ class CallTransfer:
         qn = self.idx.qualify(values[-1].func, self.scope)
         if qn is None or self.k.concepts.concept(qn) is not None:
             return None
-        return self.book.foreign(f"{qn}.{method}")
+        return self.book.foreign(f"{qn}.{method}") or self._factory_method(qn, method)
+
+    def _factory_method(self, qn: str, method: str):
+        """`service = model.init(...)` then `service.lambda_handler(event)`: a project function whose every
+        return is an instance of one class of its module (`return ModelService(...)`, or a name bound to
+        one): that class's method."""
+        found = self.book.foreign(qn)
+        if found is None:
+            return None
+        book, fn = found
+        scope = book.index.scopes.get(fn)
+        classes: set[str | None] = set()
+        for ret in returns_of(fn):
+            value = ret.value
+            made = [value] if isinstance(value, cst.Call) else \
+                (book.index.bound_values(value.value, scope) or [None]) if isinstance(value, cst.Name) else [None]
+            classes |= {dotted(v.func) if isinstance(v, cst.Call) else None for v in made}
+        if len(classes) != 1 or None in classes:
+            return None
+        cls = classes.pop()
+        if cls not in book.module.classes:
+            return None
+        target = book.module.functions.get(f"{cls}.{method}")
+        return (book, target) if target is not None else None
 
     def _project_function(self, call: cst.Call, qn: str):
         """The summary of a function of another project module that `qn` names, if it is one."""
@@ -869,3 +892,4 @@ def _fits_inside(fn: cst.FunctionDef, methods) -> bool:
 
     fn.visit(_Calls())
     return bool(found)
+

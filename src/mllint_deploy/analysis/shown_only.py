@@ -4,7 +4,8 @@ nothing but prints, plots, titles and notebook cell outputs (`img = random.choic
 Such a draw changes a picture, not a result, so the reproducibility rules leave it alone. Predictions made from
 the value are followed like any other value. Anything else that reads it counts as a real use: a fit, a
 training step, a split, a score or a metric computed from it, a helper that trains, a return, an attribute or item it is stored in, a condition, a function defined after it that reads the name,
-a bare call that may act on it in place. Names bound from the value are followed within the draw's scope.
+a bare call that may act on it in place. Names bound from the value are followed within the draw's scope,
+until a step outside the draw's loop rebinds them from something else.
 """
 
 from __future__ import annotations
@@ -31,49 +32,51 @@ _SHOW_FUNCTIONS = frozenset({"print", "display"})
 class _Unit:
     """One step of a scope in source order: a small statement, a loop or `with` header, a test, a nested def."""
 
-    __slots__ = ("kind", "loop", "node", "parts", "targets")
+    __slots__ = ("kind", "loop", "node", "parts", "targets", "conditional")
 
-    def __init__(self, node, parts, targets=(), kind="stmt", loop=None):
+    def __init__(self, node, parts, targets=(), kind="stmt", loop=None, conditional=False):
         self.node = node
         self.parts = parts  # the expressions this step evaluates
         self.targets = targets  # the targets it binds from them
         self.kind = kind
         self.loop = loop  # the outermost loop it runs in
+        self.conditional = conditional  # in a branch, a handler or a loop body: it may not run
 
 
-def _units(body, loop=None, out=None) -> list[_Unit]:
+def _units(body, loop=None, out=None, cond=False) -> list[_Unit]:
     out = [] if out is None else out
     for stmt in body:
         if isinstance(stmt, cst.SimpleStatementLine):
             for small in stmt.body:
-                out.append(_small(small, loop))
+                out.append(_small(small, loop, cond))
         elif isinstance(stmt, (cst.For, cst.While)):
             inner = loop or stmt
             if isinstance(stmt, cst.For):
-                out.append(_Unit(stmt, [stmt.iter], [stmt.target], "for", inner))
+                out.append(_Unit(stmt, [stmt.iter], [stmt.target], "for", inner, cond))
             else:
-                out.append(_Unit(stmt, [stmt.test], (), "test", inner))
-            _units(_block(stmt.body), inner, out)
+                out.append(_Unit(stmt, [stmt.test], (), "test", inner, cond))
+            _units(_block(stmt.body), inner, out, True)
             if stmt.orelse is not None:
-                _units(_block(stmt.orelse.body), loop, out)
+                _units(_block(stmt.orelse.body), loop, out, True)
         elif isinstance(stmt, cst.If):
-            out.append(_Unit(stmt, [stmt.test], (), "test", loop))
-            _units(_block(stmt.body), loop, out)
+            out.append(_Unit(stmt, [stmt.test], (), "test", loop, cond))
+            _units(_block(stmt.body), loop, out, True)
             if stmt.orelse is not None:
-                _units([stmt.orelse] if isinstance(stmt.orelse, cst.If) else _block(stmt.orelse.body), loop, out)
+                _units([stmt.orelse] if isinstance(stmt.orelse, cst.If) else _block(stmt.orelse.body), loop, out,
+                       True)
         elif isinstance(stmt, cst.With):
             for item in stmt.items:
-                out.append(_Unit(item, [item.item], [item.asname.name] if item.asname else [], "bind", loop))
-            _units(_block(stmt.body), loop, out)
+                out.append(_Unit(item, [item.item], [item.asname.name] if item.asname else [], "bind", loop, cond))
+            _units(_block(stmt.body), loop, out, cond)
         elif isinstance(stmt, cst.Try):
-            _units(_block(stmt.body), loop, out)
+            _units(_block(stmt.body), loop, out, True)
             for handler in stmt.handlers:
-                _units(_block(handler.body), loop, out)
+                _units(_block(handler.body), loop, out, True)
             for extra in (stmt.orelse, stmt.finalbody):
                 if extra is not None:
-                    _units(_block(extra.body), loop, out)
+                    _units(_block(extra.body), loop, out, True)
         else:  # nested def or class, match, ...: whatever it reads is a use we do not follow
-            out.append(_Unit(stmt, [stmt], (), "opaque", loop))
+            out.append(_Unit(stmt, [stmt], (), "opaque", loop, cond))
     return out
 
 
@@ -81,14 +84,14 @@ def _block(suite) -> list:
     return list(suite.body) if isinstance(suite, cst.IndentedBlock) else [cst.SimpleStatementLine(suite.body)]
 
 
-def _small(small, loop) -> _Unit:
+def _small(small, loop, cond=False) -> _Unit:
     if isinstance(small, cst.Assign):
-        return _Unit(small, [small.value], [t.target for t in small.targets], "bind", loop)
+        return _Unit(small, [small.value], [t.target for t in small.targets], "bind", loop, cond)
     if isinstance(small, (cst.AnnAssign, cst.AugAssign)) and small.value is not None:
-        return _Unit(small, [small.value], [small.target], "bind", loop)
+        return _Unit(small, [small.value], [small.target], "bind", loop, cond)
     if isinstance(small, cst.Expr):
-        return _Unit(small, [small.value], (), "expr", loop)
-    return _Unit(small, [small], (), "opaque", loop)
+        return _Unit(small, [small.value], (), "expr", loop, cond)
+    return _Unit(small, [small], (), "opaque", loop, cond)
 
 
 class _Reads(cst.CSTVisitor):
@@ -174,6 +177,8 @@ class _Judge:
         self.ml_methods = frozenset().union(_SCORE_METHODS, *(k.method_names(g) for g in _ML_METHOD_GROUPS))
         self.part_words = frozenset().union(*(k.words.get(w, ()) for w in ("train", "test", "validation")))
         self._trains: dict[str, bool] = {}
+        self._train_ops: set[str] | None = None
+        self.train_methods = k.method_names("train")
         self.made = None  # the call whose value is followed
 
     def shows(self, expr) -> bool:
@@ -205,6 +210,8 @@ class _Judge:
             attr = func.attr.value if isinstance(func, cst.Attribute) else None
             if attr is not None and self.k.method(attr) in self.ml_methods:
                 return True
+            if attr == "run" and keyword(call, "feed_dict") is not None and self._runs_training(call):
+                return True  # `sess.run([train_op, loss], feed_dict={x: batch})`: a TF1 training step
             name = self.idx.call_name(call, self.scope)
             if name:
                 concept = self.k.concept(name)
@@ -215,6 +222,22 @@ class _Judge:
             elif isinstance(func, cst.Name) and self._local_trains(func.value):
                 return True
         return False
+
+    def _runs_training(self, call: cst.Call) -> bool:
+        """Whether a session run fetches an op a train method built (`train_op = opt.minimize(loss)`)."""
+        if self._train_ops is None:
+            self._train_ops = set()
+            for values in _assignments(self.idx):
+                name, value = values
+                if isinstance(value, cst.Call) and isinstance(value.func, cst.Attribute) \
+                        and self.k.method(value.func.attr.value) in self.train_methods:
+                    self._train_ops.add(name)
+        fetches = call.args[0].value if call.args and call.args[0].keyword is None else None
+        if fetches is None:
+            return False
+        reads = _Reads(self.idx)
+        fetches.visit(reads)
+        return bool(reads.names & self._train_ops)
 
     def names_a_part(self, name: str) -> bool:
         """`X_train`, `test_idx`, `val_rows`: a name for one part of a split."""
@@ -230,6 +253,16 @@ class _Judge:
                         self.consumes(fn.body) or _carries_state(_units(fn.body.body), self.idx)):
                     self._trains[name] = True
         return self._trains[name]
+
+
+def _assignments(idx) -> list[tuple[str, cst.BaseExpression]]:
+    """(name, value) for every plain name any scope of the module assigns."""
+    out = []
+    scopes = [idx.module_scope] + [s for s in idx.scopes.values() if s is not idx.module_scope]
+    for scope in scopes:
+        for name, values in scope.assigned.items():
+            out += [(name, v) for v in values]
+    return out
 
 
 def _calls(node) -> list[cst.Call]:
@@ -268,11 +301,14 @@ def only_displayed(call: cst.Call, idx, scope, importable: bool = True) -> bool:
     start = next(i for i, u in enumerate(units) if u.loop is loop) if loop is not None else at
     rest = [u for i, u in enumerate(units) if i >= start and i != at]
     read = False
-    changed = True
-    while changed:
-        changed = False
+    changed, passes = True, 0
+    while changed and passes < 4:  # a loop's later steps feed its earlier ones on the next turn
+        changed, passes = False, passes + 1
         for unit in rest:
             if not (_reads(unit, idx) & tainted):
+                if (unit.kind == "for" or unit.kind == "bind" and not unit.conditional) \
+                        and (unit.loop is None or unit.loop is not loop) and not isinstance(unit.node, cst.AugAssign):
+                    tainted -= _plain_targets(unit)  # `for _, row in other.iterrows()`: the name is rebound
                 continue
             read = True
             before = len(tainted)
@@ -280,6 +316,21 @@ def only_displayed(call: cst.Call, idx, scope, importable: bool = True) -> bool:
                 return False
             changed |= len(tainted) != before
     return read or not (importable and tainted and isinstance(node, cst.Module))
+
+
+def _plain_targets(unit: _Unit) -> set[str]:
+    """The plain names a step rebinds (`row`, `a, b`), not stores into items or attributes."""
+    out: set[str] = set()
+    todo = list(unit.targets)
+    while todo:
+        t = todo.pop()
+        if isinstance(t, cst.Name):
+            out.add(t.value)
+        elif isinstance(t, (cst.Tuple, cst.List)):
+            todo += [el.value for el in t.elements]
+        elif isinstance(t, cst.StarredElement):
+            todo.append(t.value)
+    return out
 
 
 def _step(unit: _Unit, judge: _Judge, tainted: set[str], drawn: bool = False, loop=None) -> bool:

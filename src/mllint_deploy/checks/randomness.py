@@ -20,6 +20,8 @@ from mllint_deploy.analysis.randomness_facts import (
 )
 from mllint_deploy.analysis.seeds import is_fixed_seed, randomness_knowledge
 from mllint_deploy.analysis.shown_only import importable, only_displayed
+from mllint_deploy.analysis.values import name_words
+from mllint_deploy.knowledge import knowledge
 from mllint_deploy.registry import FileCheck, ProjectCheck, register
 
 RNG_NAMES = {"python": "Python's `random` module", "numpy": "NumPy's global RNG", "torch": "PyTorch's global RNG",
@@ -99,11 +101,18 @@ class UnseededSplit(FileCheck):
 
 
 def _looks_like_frame_sample(call: cst.Call) -> bool:
-    """`df.sample(frac=0.1)`, `df.sample(n=100)`, `df.sample(500)`: pandas' row sampling."""
+    """`df.sample(frac=0.1)`, `df.sample(n=100)`, `df.sample(500)`, `df_major.sample(len(df_minor))`: pandas'
+    row sampling (a count held in a variable only when the receiver is named as a frame: `buffer.sample(k)`
+    is some other object's method)."""
     if keyword(call, "frac") is not None or keyword(call, "n") is not None:
         return True
     first = positional(call, 0)
-    return isinstance(first, cst.Integer) and len(call.args) <= 3
+    if isinstance(first, cst.Integer):
+        return len(call.args) <= 3
+    receiver = call.func.value if isinstance(call.func, cst.Attribute) else None
+    named = receiver.value if isinstance(receiver, cst.Name) else \
+        receiver.attr.value if isinstance(receiver, cst.Attribute) else ""
+    return first is not None and len(call.args) <= 3 and bool(name_words(named) & knowledge().words["frame"])
 
 
 @register
