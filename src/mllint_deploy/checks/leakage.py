@@ -99,6 +99,20 @@ def _plain_names(target) -> list[str]:
     return []
 
 
+def _holdout_predicted(flow, score) -> bool:
+    """The code also predicts on rows of another data set that no split of the scored rows made (a
+    competition's unlabelled test file, a submission): the part split off for scoring is then a
+    validation part, and choosing a model on it is what it is for."""
+    if not score.roots:
+        return False
+    for apply in flow.applies:
+        d = apply.data
+        if apply.method.startswith("predict") and d is not None and d.part is None and d.split is None \
+                and d.roots and not d.roots & score.roots and d.origin != "param":
+            return True
+    return False
+
+
 def _is_test(d: Data | None) -> bool:
     return d is not None and (d.part == "test" or (d.part is None and d.test_hint))
 
@@ -244,7 +258,7 @@ class Leakage(FileCheck):
                            f"the test data {tests[0].describe()} is passed as {use.keyword}= to fit: the test set "
                            "now steers training (early stopping, model choice), so its score is optimistic. Carve a "
                            "validation set out of the training part and keep the test set for the final score.")
-        reported: set[int] = set()
+        reported = {id(sc.node) for sc in flow.scores if sc.on_test and _holdout_predicted(flow, sc)}
         for score in flow.scores:
             model = score.model
             if score.on_test and model is not None and model.tuned_in is not None and model.tuned_in in score.loops \
@@ -257,7 +271,7 @@ class Leakage(FileCheck):
                            "chosen model once on the test set.")
         for sel in flow.selections:
             for score in sel.scores:
-                if not score.on_test or id(score.node) in reported:
+                if not score.on_test or id(score.node) in reported or _holdout_predicted(flow, score):
                     continue
                 if not set(score.loops) & flow.loop_fits:
                     continue
