@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 import re
-from collections import Counter
-
-import libcst as cst
 
 from mllint_deploy.analysis.dataflow import module_flows, uses_packages
+from mllint_deploy.analysis.unread_splits import dead_splits
 from mllint_deploy.analysis.values import Data, Fit, Obj, name_words
 from mllint_deploy.knowledge import knowledge
 from mllint_deploy.registry import FileCheck, register
@@ -56,47 +54,6 @@ def _first_word(name: str) -> str:
     """`y_all` -> y, `yTrain` -> y, `Target` -> target."""
     found = re.match(r"_*([A-Za-z][a-z]*|[A-Z]+)", name)
     return found.group(1).lower() if found else ""
-
-
-def _dead_splits(ctx) -> set[int]:
-    """The split calls whose parts are bound to plain names that nothing reads (the evaluation that used
-    them commented out): ids of the calls."""
-
-    def build(ctx) -> set[int]:
-        assigned: Counter = Counter()
-        splits: list[tuple[int, list[str]]] = []
-        seen: Counter = Counter()
-
-        class _Collect(cst.CSTVisitor):
-            def visit_Assign(self, node: cst.Assign) -> None:
-                names = [n for t in node.targets for n in _plain_names(t.target)]
-                assigned.update(names)
-                if isinstance(node.value, cst.Call) and len(node.targets) == 1 \
-                        and isinstance(node.targets[0].target, (cst.Tuple, cst.List)) and names \
-                        and len(names) == len(node.targets[0].target.elements):
-                    splits.append((id(node.value), names))
-
-            def visit_Name(self, node: cst.Name) -> None:
-                seen[node.value] += 1
-
-        ctx.module.visit(_Collect())
-        return {call for call, names in splits if all(seen[n] <= assigned[n] for n in names if n != "_")}
-
-    return ctx.shared("dead_splits", build)
-
-
-def _plain_names(target) -> list[str]:
-    if isinstance(target, cst.Name):
-        return [target.value]
-    if isinstance(target, (cst.Tuple, cst.List)):
-        out = []
-        for el in target.elements:
-            inner = _plain_names(el.value)
-            if not inner:
-                return []
-            out += inner
-        return out
-    return []
 
 
 def _holdout_predicted(flow, score) -> bool:
@@ -173,7 +130,7 @@ class Leakage(FileCheck):
         splits = [(s.index, s.node, s.label, s.inputs, s.summary_call) for s in flow.splits]
         splits += [(fs.index, fs.node, f"{fs.splitter.label}.split", [fs.data], None)
                    for fs in flow.fold_splits if fs.data is not None]
-        dead = _dead_splits(ctx)
+        dead = dead_splits(ctx)
         for index, node, label, inputs, summary_call in splits:
             if id(node) in dead:
                 continue  # `x_train, x_test, ... = train_test_split(...)`, none of them read: nothing is evaluated
