@@ -731,8 +731,8 @@ class ScopeWalker(CallTransfer, ObjectiveSearch, RequestTransfer, OrderedWalk):
         return d
 
     def _stat_fit(self, st: Stat, node) -> Fit:
-        fit = Fit(index=self._next(), node=st.node, label=st.label if st.label.startswith("the ") else f"the column {st.label}", kind="stat", method=st.label,
-                  data=st.data, target=None, obj=None, loops=tuple(self._loops))
+        fit = Fit(index=self._next(), node=st.node, label=st.what or f"the column {st.label}", kind="stat",
+                  method=st.label, data=st.data, target=None, obj=None, loops=tuple(self._loops))
         self.flow.fits.append(fit)
         return fit
 

@@ -31,7 +31,6 @@ ALTERING_METHODS = frozenset({"lower", "upper", "strip", "lstrip", "rstrip", "re
 _STEERING_KEYWORDS = frozenset({"early_stopping_rounds", "early_stopping", "callbacks", "use_best_model",
                                 "n_iter_no_change", "early_stopping_round"})
 _NOT_FOLLOWED = object()
-_LOOKUP_METHODS = frozenset({"to_dict", "reset_index", "to_frame", "rename", "round", "sort_values", "fillna", "astype"})
 _STEERING_CALLBACKS = ("EarlyStopping", "ModelCheckpoint", "ReduceLROnPlateau", "early_stopping")
 
 
@@ -453,7 +452,8 @@ class CallTransfer:
                 # `df.groupby("job")["y"].mean()`: one statistic per group, over every row; `map` puts them
                 # back into rows (target encoding), otherwise it is a table of its own (daily sales)
                 out = self._derive([recv], call, keep_columns=False)
-                out.lookup = Stat(data=recv, node=call, label=f"the per-group {method} of '{recv.target}'")
+                out.lookup = Stat(data=recv, node=call, label=f"group {method}",
+                                  what=f"the per-group {method} of '{recv.target}'")
                 return out
             if axis_is_columns(call) and not recv.windowed:
                 return Stat(data=recv, node=call, label=method)
@@ -462,7 +462,7 @@ class CallTransfer:
             return None
         inplace = truthy(keyword(call, "inplace"))
         stats = [v for v in (list(args[0]) + list(args[1].values())) if isinstance(v, Stat)]
-        if method in ("map", "replace", "fillna"):  # `df["job"].map(job_rate)`: each row gets its group's statistic
+        if method in k.lookup_applying:  # `df["job"].map(job_rate)`: each row gets its group's statistic
             stats += [d.lookup for d in self._datas(Seq(list(args[0]))) if d.lookup is not None]
         stat_fits = [self._stat_fit(st, call) for st in stats if st.data.roots & recv.roots]
         if method == "assign":  # `df.assign(Age=df.Age.fillna(df.Age.median()))`: the new columns' fitted steps
@@ -476,7 +476,7 @@ class CallTransfer:
                 return d
             return None
         out = recv if inplace else self._derive([recv], call, extra_via=stat_fits)
-        if recv.lookup is not None and method in _LOOKUP_METHODS and out is not recv:
+        if recv.lookup is not None and method in k.lookup_keeping and out is not recv:
             out.lookup = recv.lookup  # `.to_dict()`, `.reset_index()`: the same statistics
         if inplace:
             for f in stat_fits:
@@ -892,4 +892,3 @@ def _fits_inside(fn: cst.FunctionDef, methods) -> bool:
 
     fn.visit(_Calls())
     return bool(found)
-

@@ -39,6 +39,8 @@ class Knowledge:
         self.row_wise_functions = k.having("row_function")
         self.fit_methods = k.method_names("fit")
         self.column_statistics = k.method_names("statistic")
+        self.lookup_keeping = k.method_names("keeps_lookup")
+        self.lookup_applying = k.method_names("applies_lookup")
         self.column_statistic_functions = k.having("statistic")
         self.resampling_functions = k.having("resampling_function")
         self.split_functions = k.having("split")

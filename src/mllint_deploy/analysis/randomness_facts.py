@@ -207,7 +207,7 @@ def collect_randomness_facts(ctx) -> RandomnessFacts:
         if rngs:
             facts.datasets[f"{module}.{cls.name.value}" if module else cls.name.value] = rngs
     if facts.draws and learns_nothing(ctx, {id(c) for c, sc in idx.calls
-                                            if idx.call_name(c, sc) in draws or idx.call_name(c, sc) in inits}):
+                                            if (q := idx.call_name(c, sc)) in draws or q in inits}):
         facts.draws.clear()  # nothing here trains, splits or scores: the draws only change what is shown
     facts.loaders = [(pos, _class_of(ds, idx, scope, module, local_names, self_attrs)
                       if ds is not None else None, what)

@@ -95,6 +95,7 @@ class Stat:
     data: Data
     node: cst.CSTNode
     label: str
+    what: str = ""  # how a finding names it, when not "the column <label>" (`the per-group mean of 'y'`)
 
 
 @dataclass(eq=False)

@@ -56,18 +56,17 @@ def _first_word(name: str) -> str:
     return found.group(1).lower() if found else ""
 
 
-def _holdout_predicted(flow, score) -> bool:
+def _holdout_predicted(predicted: list[frozenset[int]], score) -> bool:
     """The code also predicts on rows of another data set that no split of the scored rows made (a
     competition's unlabelled test file, a submission): the part split off for scoring is then a
-    validation part, and choosing a model on it is what it is for."""
-    if not score.roots:
-        return False
-    for apply in flow.applies:
-        d = apply.data
-        if apply.method.startswith("predict") and d is not None and d.part is None and d.split is None \
-                and d.roots and not d.roots & score.roots and d.origin != "param":
-            return True
-    return False
+    validation part, and choosing a model on it is what it is for. `predicted`: the roots of the whole,
+    unsplit data sets the code predicts on."""
+    return bool(score.roots) and any(not roots & score.roots for roots in predicted)
+
+
+def _predicted_wholes(flow) -> list[frozenset[int]]:
+    return [a.data.roots for a in flow.applies if a.method.startswith("predict") and a.data is not None
+            and a.data.part is None and a.data.split is None and a.data.roots and a.data.origin != "param"]
 
 
 def _is_test(d: Data | None) -> bool:
@@ -130,17 +129,15 @@ class Leakage(FileCheck):
         splits = [(s.index, s.node, s.label, s.inputs, s.summary_call) for s in flow.splits]
         splits += [(fs.index, fs.node, f"{fs.splitter.label}.split", [fs.data], None)
                    for fs in flow.fold_splits if fs.data is not None]
-        dead = dead_splits(ctx)
         for index, node, label, inputs, summary_call in splits:
-            if id(node) in dead:
-                continue  # `x_train, x_test, ... = train_test_split(...)`, none of them read: nothing is evaluated
             # a shifted or encoded target (`y - y.min()`) is harmless
             for data in _feature_inputs(inputs):
                 for fit in data.via:
                     if (fit.kind in _ROW_LEARNERS and fit.index < index and fit.data is not None
                             and (_all_rows(fit.data) or fit.duplicates or _split_again(fit.data, data))
                             and fit.data.roots & data.roots
-                            and not (fit.summary_call is not None and fit.summary_call is summary_call)):
+                            and not (fit.summary_call is not None and fit.summary_call is summary_call)
+                            and id(node) not in dead_splits(ctx)):  # a split nothing reads evaluates nothing
                         report(fit, data, node, label)
         # a step fitted on the whole data, then applied to the parts of a later split of it
         for apply in flow.applies:
@@ -215,7 +212,8 @@ class Leakage(FileCheck):
                            f"the test data {tests[0].describe()} is passed as {use.keyword}= to fit: the test set "
                            "now steers training (early stopping, model choice), so its score is optimistic. Carve a "
                            "validation set out of the training part and keep the test set for the final score.")
-        reported = {id(sc.node) for sc in flow.scores if sc.on_test and _holdout_predicted(flow, sc)}
+        predicted = _predicted_wholes(flow)
+        reported = {id(sc.node) for sc in flow.scores if sc.on_test and _holdout_predicted(predicted, sc)}
         for score in flow.scores:
             model = score.model
             if score.on_test and model is not None and model.tuned_in is not None and model.tuned_in in score.loops \
@@ -228,7 +226,7 @@ class Leakage(FileCheck):
                            "chosen model once on the test set.")
         for sel in flow.selections:
             for score in sel.scores:
-                if not score.on_test or id(score.node) in reported or _holdout_predicted(flow, score):
+                if not score.on_test or id(score.node) in reported or _holdout_predicted(predicted, score):
                     continue
                 if not set(score.loops) & flow.loop_fits:
                     continue
